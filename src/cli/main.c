@@ -1,0 +1,250 @@
+/*
+ * main.c - `git-dedup` (run by git as `git dedup`): argument parsing, exit
+ * codes, and the glue from repository to report.  The only place that
+ * prints to the terminal or decides how the process ends.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <git2.h>
+
+#include "cli.h"
+#include "dedup/match.h"
+#include "dedup/report.h"
+#include "dedup/repo.h"
+#include "dedup/store.h"
+#include "version.h"
+
+static const char usage_text[] =
+    "usage: git dedup check [--all] [--format text|json]\n"
+    "       git dedup install\n"
+    "       git dedup uninstall\n"
+    "       git dedup --help | --version\n"
+    "\n"
+    "Refuses changes that put a copy or near copy of a training image in a\n"
+    "held-out (test/val) split.\n"
+    "\n"
+    "  check            check what is staged (the index against HEAD)\n"
+    "    --all          check every image in the index (bare repository: at HEAD)\n"
+    "    --format F     report as text (default) or json\n"
+    "  install          install the pre-commit and pre-merge-commit hooks\n"
+    "  uninstall        remove them (restoring any hook they chained)\n"
+    "\n"
+    "Exit status: 0 no leak; 1 leak found; 2 usage, config or repository error;\n"
+    "3 no leak found but some images could not be checked (0 with\n"
+    "`git config dedup.unreadable warn`).\n"
+    "\n"
+    "Config: dedup.threshold (0-255, default 31), dedup.unreadable (fail|warn).\n";
+
+static int fail(const dedup_error *err)
+{
+    fprintf(stderr, "git-dedup: error: %s\n", err->msg);
+    return DEDUP_EXIT_ERROR;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "git-dedup: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", usage_text);
+    return DEDUP_EXIT_ERROR;
+}
+
+typedef struct {
+    dedup_scope scope;
+    dedup_report_style style;
+} check_args;
+
+static int parse_check_args(int argc, char **argv, check_args *a)
+{
+    a->scope = DEDUP_SCOPE_STAGED;
+    a->style = DEDUP_REPORT_TEXT;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *fmt = NULL;
+        if (strcmp(arg, "--all") == 0) {
+            a->scope = DEDUP_SCOPE_ALL;
+            continue;
+        } else if (strcmp(arg, "--json") == 0) {
+            fmt = "json";
+        } else if (strcmp(arg, "--format") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("--format needs a value (text or json)%s", "");
+            fmt = argv[++i];
+        } else if (strncmp(arg, "--format=", 9) == 0) {
+            fmt = arg + 9;
+        } else {
+            return usage_error("unknown option for check: %s", arg);
+        }
+        if (strcmp(fmt, "json") == 0)
+            a->style = DEDUP_REPORT_JSON;
+        else if (strcmp(fmt, "text") == 0)
+            a->style = DEDUP_REPORT_TEXT;
+        else
+            return usage_error("unknown format '%s' (use text or json)", fmt);
+    }
+    return 0;
+}
+
+typedef struct {
+    unsigned threshold;
+    int unreadable_warn;
+    int quote_paths;
+} check_config;
+
+static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
+{
+    int threshold;
+    int rc = dedup_repo_config_int(repo, "dedup.threshold", 0, 255, 31, &threshold, err);
+    if (rc)
+        return rc;
+    cfg->threshold = (unsigned)threshold;
+    char *mode = NULL;
+    if ((rc = dedup_repo_config_string(repo, "dedup.unreadable", &mode, err)))
+        return rc;
+    cfg->unreadable_warn = 0;
+    if (mode && strcmp(mode, "warn") == 0)
+        cfg->unreadable_warn = 1;
+    else if (mode && strcmp(mode, "fail") != 0)
+        rc = dedup_error_set(err, DEDUP_ECONFIG,
+                             "dedup.unreadable: '%s' is not a valid value (use fail or warn)",
+                             mode);
+    free(mode);
+    if (rc)
+        return rc;
+    return dedup_repo_config_bool(repo, "core.quotePath", 1, &cfg->quote_paths, err);
+}
+
+static int open_cache(dedup_repo *repo, dedup_store **store)
+{
+    const char *common = dedup_repo_common_dir(repo);
+    size_t n = strlen(common) + sizeof("dedup");
+    char *dir = malloc(n);
+    if (!dir)
+        return -1;
+    snprintf(dir, n, "%sdedup", common);
+    dedup_error err;
+    dedup_error_clear(&err);
+    *store = NULL;
+    if (dedup_store_open(store, dir, &err) != 0)
+        fprintf(stderr, "git-dedup: warning: running without the feature cache: %s\n", err.msg);
+    else if (dedup_store_notice(*store))
+        fprintf(stderr, "git-dedup: warning: %s\n", dedup_store_notice(*store));
+    free(dir);
+    return 0;
+}
+
+static int exit_code_for(const dedup_result *r, const check_config *cfg)
+{
+    if (r->leak_count)
+        return DEDUP_EXIT_LEAK;
+    if (r->unreadable_count && !cfg->unreadable_warn)
+        return DEDUP_EXIT_UNREADABLE;
+    return DEDUP_EXIT_OK;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    check_args args;
+    int rc = parse_check_args(argc, argv, &args);
+    if (rc)
+        return rc;
+    dedup_error err;
+    dedup_error_clear(&err);
+    dedup_repo *repo = NULL;
+    if (dedup_repo_open(&repo, &err))
+        return fail(&err);
+    check_config cfg;
+    dedup_item_list items = {0};
+    int relevant = 0;
+    if (read_config(repo, &cfg, &err) || dedup_repo_collect(repo, args.scope, &items, &relevant, &err)) {
+        dedup_repo_free(repo);
+        return fail(&err);
+    }
+    dedup_report_options ro = {args.style, cfg.quote_paths, cfg.unreadable_warn,
+                               args.scope == DEDUP_SCOPE_ALL ? "all" : "staged", cfg.threshold,
+                               DEDUP_EXIT_OK};
+    dedup_result result = {0};
+    if (!relevant) {
+        /* The common commit touches no image in a split: decide without
+         * opening the cache or decoding anything. */
+        if (args.style == DEDUP_REPORT_JSON)
+            rc = dedup_report_write(stdout, &items, &result, &ro, &err);
+        else
+            printf("git-dedup: ok: no %simage in a train/test/val split to check.\n",
+                   args.scope == DEDUP_SCOPE_ALL ? "" : "staged ");
+        dedup_repo_free(repo);
+        return rc ? fail(&err) : DEDUP_EXIT_OK;
+    }
+    dedup_store *store = NULL;
+    open_cache(repo, &store);
+    dedup_match_options mo;
+    dedup_match_options_init(&mo);
+    mo.threshold = cfg.threshold;
+    rc = dedup_match_check(repo, store, &items, &mo, &result, &err);
+    int code;
+    if (rc) {
+        code = fail(&err);
+    } else {
+        for (size_t i = 0; i < result.note_count; i++)
+            fprintf(stderr, "git-dedup: warning: %s\n", result.notes[i]);
+        ro.exit_code = code = exit_code_for(&result, &cfg);
+        if (dedup_report_write(stdout, &items, &result, &ro, &err))
+            code = fail(&err);
+    }
+    dedup_result_free(&result);
+    dedup_store_close(store);
+    dedup_item_list_free(&items);
+    dedup_repo_free(repo);
+    return code;
+}
+
+static int cmd_install(int argc, char **argv, int uninstall)
+{
+    if (argc > 0)
+        return usage_error("unexpected argument: %s", argv[0]);
+    dedup_error err;
+    dedup_error_clear(&err);
+    dedup_repo *repo = NULL;
+    if (dedup_repo_open(&repo, &err))
+        return fail(&err);
+    int rc = dedup_cli_install(repo, uninstall, &err);
+    dedup_repo_free(repo);
+    return rc ? fail(&err) : DEDUP_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("a command is required%s", "");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return DEDUP_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        int major, minor, rev;
+        git_libgit2_version(&major, &minor, &rev);
+        printf("git-dedup %s (libgit2 %d.%d.%d, feature version %d)\n", DEDUP_VERSION_STRING,
+               major, minor, rev, DEDUP_FEATURE_VERSION);
+        return DEDUP_EXIT_OK;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_text, stdout);
+            return DEDUP_EXIT_OK;
+        }
+    git_libgit2_init();
+    int code;
+    if (strcmp(cmd, "check") == 0)
+        code = cmd_check(argc - 2, argv + 2);
+    else if (strcmp(cmd, "install") == 0)
+        code = cmd_install(argc - 2, argv + 2, 0);
+    else if (strcmp(cmd, "uninstall") == 0)
+        code = cmd_install(argc - 2, argv + 2, 1);
+    else
+        code = usage_error("unknown command '%s'", cmd);
+    git_libgit2_shutdown();
+    return code;
+}

@@ -1,0 +1,210 @@
+/*
+ * report.c - text and JSON reports.  Paths are byte strings in git; text
+ * quotes them like git does (so they can be pasted into git commands), JSON
+ * carries them as UTF-8 and replaces invalid bytes with U+FFFD rather than
+ * emitting invalid JSON.
+ */
+#include "dedup/report.h"
+
+#include <errno.h>
+#include <string.h>
+
+void dedup_report_quote_path(FILE *out, const char *path, int quote_non_ascii)
+{
+    const unsigned char *p = (const unsigned char *)path;
+    int needs = 0;
+    for (const unsigned char *q = p; *q && !needs; q++)
+        needs = *q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\' ||
+                (quote_non_ascii && *q >= 0x80);
+    if (!needs) {
+        fputs(path, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *p; p++) {
+        switch (*p) {
+        case '\a': fputs("\\a", out); break;
+        case '\b': fputs("\\b", out); break;
+        case '\t': fputs("\\t", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\v': fputs("\\v", out); break;
+        case '\f': fputs("\\f", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f || (quote_non_ascii && *p >= 0x80))
+                fprintf(out, "\\%03o", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+/* Length of a valid UTF-8 sequence at p, or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if ((p[0] & 0xE0) == 0xC0) {
+        n = 2, min = 0x80, cp = p[0] & 0x1F;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        n = 3, min = 0x800, cp = p[0] & 0x0F;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        n = 4, min = 0x10000, cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+static void json_string(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', out);
+    while (*p) {
+        if (*p == '"' || *p == '\\') {
+            fputc('\\', out);
+            fputc(*p++, out);
+        } else if (*p < 0x20) {
+            fprintf(out, "\\u%04x", *p++);
+        } else {
+            size_t n = utf8_len(p);
+            if (n == 0) {
+                fputs("\\ufffd", out);
+                p++;
+            } else {
+                fwrite(p, 1, n, out);
+                p += n;
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+static void json_side(FILE *out, const dedup_item *item)
+{
+    fputs("{\"path\":", out);
+    json_string(out, item->path);
+    fprintf(out, ",\"split\":\"%s\"}", dedup_split_name(item->split));
+}
+
+static void write_json(FILE *out, const dedup_item_list *items, const dedup_result *r,
+                       const dedup_report_options *o)
+{
+    fprintf(out, "{\"version\":1,\"mode\":\"%s\",\"threshold\":%u,\"leaks\":[", o->mode,
+            o->threshold);
+    for (size_t i = 0; i < r->leak_count; i++) {
+        const dedup_leak *l = &r->leaks[i];
+        fprintf(out, "%s{\"kind\":\"%s\",\"held_out\":", i ? "," : "",
+                dedup_match_kind_name(l->kind));
+        json_side(out, &items->items[l->held_out]);
+        fputs(",\"train\":", out);
+        json_side(out, &items->items[l->train]);
+        fprintf(out, ",\"transform\":\"%s\",\"distance\":%u}", dedup_transform_name(l->transform),
+                l->distance);
+    }
+    fputs("],\"unreadable\":[", out);
+    for (size_t i = 0; i < r->unreadable_count; i++) {
+        const dedup_item *item = &items->items[r->unreadable[i].item];
+        fprintf(out, "%s{\"path\":", i ? "," : "");
+        json_string(out, item->path);
+        fprintf(out, ",\"split\":\"%s\",\"reason\":", dedup_split_name(item->split));
+        json_string(out, r->unreadable[i].reason);
+        fputc('}', out);
+    }
+    fputs("],\"notes\":[", out);
+    for (size_t i = 0; i < r->note_count; i++) {
+        if (i)
+            fputc(',', out);
+        json_string(out, r->notes[i]);
+    }
+    fprintf(out,
+            "],\"summary\":{\"leaks\":%zu,\"unreadable\":%zu,\"images\":%zu,\"new\":%zu,"
+            "\"checked\":%zu,\"decoded\":%zu,\"exact_only\":%zu,\"exit_code\":%d}}\n",
+            r->leak_count, r->unreadable_count, items->count, items->new_count, r->checked,
+            r->decoded, r->low_quality, o->exit_code);
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+static void write_text(FILE *out, const dedup_item_list *items, const dedup_result *r,
+                       const dedup_report_options *o)
+{
+    for (size_t i = 0; i < r->leak_count; i++) {
+        const dedup_leak *l = &r->leaks[i];
+        const dedup_item *h = &items->items[l->held_out], *t = &items->items[l->train];
+        fputs("LEAK ", out);
+        dedup_report_quote_path(out, h->path, o->quote_paths);
+        fprintf(out, " [%s] ~ ", dedup_split_name(h->split));
+        dedup_report_quote_path(out, t->path, o->quote_paths);
+        fprintf(out, " [%s]: %s", dedup_split_name(t->split), dedup_match_kind_label(l->kind));
+        if (l->kind == DEDUP_MATCH_NEAR_DUPLICATE) {
+            if (l->transform != DEDUP_XFORM_IDENTITY)
+                fprintf(out, " (%s)", dedup_transform_name(l->transform));
+            fprintf(out, ", distance %u of 256", l->distance);
+        }
+        fputc('\n', out);
+    }
+    for (size_t i = 0; i < r->unreadable_count; i++) {
+        fputs("UNREADABLE ", out);
+        dedup_report_quote_path(out, items->items[r->unreadable[i].item].path, o->quote_paths);
+        fprintf(out, ": %s\n", r->unreadable[i].reason);
+    }
+    char counts[160];
+    snprintf(counts, sizeof(counts), "%zu %s checked, %zu new, %zu decoded", r->checked,
+             plural(r->checked, "image", "images"), items->new_count, r->decoded);
+    if (r->leak_count) {
+        fprintf(out,
+                "git-dedup: refused: %zu held-out %s a training image (%s).\n"
+                "git-dedup: next: remove the held-out %s listed above or move %s to the "
+                "training split, then commit again; 'git dedup check --all' lists every leak "
+                "already committed.\n",
+                r->leak_count, plural(r->leak_count, "image matches", "images match"), counts,
+                plural(r->leak_count, "copy", "copies"), plural(r->leak_count, "it", "them"));
+    } else if (r->unreadable_count && !o->unreadable_warn) {
+        fprintf(out,
+                "git-dedup: refused: no leak found, but %zu %s could not be checked (%s).\n"
+                "git-dedup: next: fix or remove the %s listed above, or run 'git config "
+                "dedup.unreadable warn' to let such changes through with a warning.\n",
+                r->unreadable_count, plural(r->unreadable_count, "image", "images"), counts,
+                plural(r->unreadable_count, "image", "images"));
+    } else if (r->unreadable_count) {
+        fprintf(out,
+                "git-dedup: ok with warnings: no leak found; %zu %s could not be checked and "
+                "%s allowed because dedup.unreadable=warn (%s).\n",
+                r->unreadable_count, plural(r->unreadable_count, "image", "images"),
+                plural(r->unreadable_count, "is", "are"), counts);
+    } else {
+        fprintf(out, "git-dedup: ok: no held-out image matches a training image (%s).\n",
+                counts);
+    }
+}
+
+int dedup_report_write(FILE *out, const dedup_item_list *items, const dedup_result *result,
+                       const dedup_report_options *opts, dedup_error *err)
+{
+    errno = 0;
+    if (opts->style == DEDUP_REPORT_JSON)
+        write_json(out, items, result, opts);
+    else
+        write_text(out, items, result, opts);
+    if (fflush(out) != 0 || ferror(out))
+        return dedup_error_set(err, DEDUP_EIO, "cannot write the report: %s",
+                               errno ? strerror(errno) : "write error");
+    return 0;
+}
