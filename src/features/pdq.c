@@ -36,6 +36,14 @@
 #define QUALITY_DEADZONE 2.0
 #define QUALITY_DIVISOR 150.0
 
+/*
+ * Coefficients below this are taken to be exactly zero.  A cosine pattern
+ * of amplitude A grey levels gives a coefficient of about 1024 A, so this
+ * is an amplitude of 1e-9 grey levels, while double rounding in the sums
+ * stays near 1e-10.
+ */
+#define COEF_ZERO 1e-6
+
 typedef struct {
     double luma[GRID][GRID];
     double dct_t[GRID][FREQ]; /* dct_t[j][k] = cos(pi * (k + 1) * (2j + 1) / 128) */
@@ -150,10 +158,31 @@ static void dct16(pdq_work *w)
             for (int b = 0; b < FREQ; b++)
                 w->coef[a][b] += d * w->tmp[y][b];
         }
+    /* Symmetric or one-dimensional content makes some coefficients zero in
+     * exact arithmetic; left as rounding residue, their signs would turn
+     * into bits that differ between an image and its mirror image. */
+    for (int a = 0; a < FREQ; a++)
+        for (int b = 0; b < FREQ; b++)
+            if (fabs(w->coef[a][b]) < COEF_ZERO)
+                w->coef[a][b] = 0.0;
+}
+
+/* Bits that come from zero coefficients say nothing about the image (a
+ * 1-pixel strip, pure stripes, a 2x2 image): when they are half or more of
+ * the hash, the hash would match any other such image, so it gets quality 0. */
+static int mostly_zero(const pdq_work *w)
+{
+    int zeros = 0;
+    for (int a = 0; a < FREQ; a++)
+        for (int b = 0; b < FREQ; b++)
+            zeros += w->coef[a][b] == 0.0;
+    return zeros >= NCOEF / 2;
 }
 
 static int quality_of(const pdq_work *w)
 {
+    if (mostly_zero(w))
+        return 0;
     double sum = 0.0;
     for (int r = 0; r < GRID; r++)
         for (int c = 0; c < GRID; c++) {
@@ -227,10 +256,10 @@ static double median256(const double *values)
 static const struct {
     unsigned char swap, flip_rows, flip_cols;
 } xform_rules[DEDUP_XFORM_COUNT] = {
-    [DEDUP_XFORM_IDENTITY] = {0, 0, 0},   [DEDUP_XFORM_ROT90] = {1, 0, 1},
-    [DEDUP_XFORM_ROT180] = {0, 1, 1},     [DEDUP_XFORM_ROT270] = {1, 1, 0},
-    [DEDUP_XFORM_FLIP_H] = {0, 0, 1},     [DEDUP_XFORM_FLIP_V] = {0, 1, 0},
-    [DEDUP_XFORM_TRANSPOSE] = {1, 0, 0},  [DEDUP_XFORM_TRANSVERSE] = {1, 1, 1},
+    [DEDUP_XFORM_IDENTITY] = {0, 0, 0},  [DEDUP_XFORM_ROT90] = {1, 0, 1},
+    [DEDUP_XFORM_ROT180] = {0, 1, 1},    [DEDUP_XFORM_ROT270] = {1, 1, 0},
+    [DEDUP_XFORM_FLIP_H] = {0, 0, 1},    [DEDUP_XFORM_FLIP_V] = {0, 1, 0},
+    [DEDUP_XFORM_TRANSPOSE] = {1, 0, 0}, [DEDUP_XFORM_TRANSVERSE] = {1, 1, 1},
 };
 
 static void hash_variant(dedup_pdq_hash *out, const double coef[FREQ][FREQ], dedup_transform t)

@@ -119,9 +119,9 @@ static int sql_error(dedup_store *s, int rc, const char *what, dedup_error *err)
 static void describe_damage(char *why, size_t cap, int rc, sqlite3 *db)
 {
     if ((rc & 0xff) == SQLITE_NOTADB)
-        snprintf(why, cap, "it is not a SQLite database");
+        snprintf(why, cap, "not a SQLite database");
     else
-        snprintf(why, cap, "it is corrupt (%s)", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        snprintf(why, cap, "corrupt: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
 static char *join(const char *a, const char *sep, const char *b)
@@ -262,12 +262,12 @@ static void classify(char *why, size_t cap, long long app_id, long long version)
 {
     why[0] = '\0';
     if (app_id == 0)
-        snprintf(why, cap, "it is a SQLite database not made by git-dedup");
+        snprintf(why, cap, "a SQLite database not made by git-dedup");
     else if (app_id != STORE_APPLICATION_ID)
-        snprintf(why, cap, "it belongs to another application (application_id 0x%08llx)",
+        snprintf(why, cap, "application_id 0x%08llx belongs to another program",
                  (unsigned long long)app_id & 0xffffffffULL);
     else if (version != STORE_SCHEMA_VERSION)
-        snprintf(why, cap, "it has schema version %lld, this git-dedup knows only %d", version,
+        snprintf(why, cap, "schema version %lld, this git-dedup knows only %d", version,
                  STORE_SCHEMA_VERSION);
 }
 
@@ -310,11 +310,11 @@ fail:;
     if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     if ((rc & 0xff) == SQLITE_NOTADB) {
-        snprintf(why, cap, "it is not a SQLite database");
+        snprintf(why, cap, "not a SQLite database");
         return ATTACH_DAMAGED;
     }
     if (is_damage_code(rc)) {
-        snprintf(why, cap, "it is corrupt (%s)", msg);
+        snprintf(why, cap, "corrupt: %s", msg);
         return ATTACH_DAMAGED;
     }
     return dedup_error_set(err, status_of(rc), "%s: cannot initialise cache: %s", s->path, msg);
@@ -335,7 +335,7 @@ static int prepare_statements(dedup_store *s, char *why, size_t cap, dedup_error
     if (rc == SQLITE_OK)
         return ATTACH_OK;
     if ((rc & 0xff) == SQLITE_ERROR) {
-        snprintf(why, cap, "its schema does not match (%s)", sqlite3_errmsg(s->db));
+        snprintf(why, cap, "schema does not match: %s", sqlite3_errmsg(s->db));
         return ATTACH_DAMAGED;
     }
     if (is_damage_code(rc)) {
@@ -491,8 +491,8 @@ static int move_aside(dedup_store *s, const char *why, dedup_error *err)
         }
     }
     snprintf(s->notice, sizeof(s->notice),
-             "%s: feature cache was damaged (%s); moved it to %s and started a fresh cache",
-             s->path, why, dest);
+             "%s: cache file was unusable (%s); moved it to %s and started a fresh cache", s->path,
+             why, dest);
     status = 1;
 out:
     if (fd >= 0)

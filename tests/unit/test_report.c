@@ -1,0 +1,91 @@
+/*
+ * test_report.c - path quoting as git does it, and the JSON report's shape
+ * and escaping, checked byte for byte.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedup/report.h"
+#include "testutil.h"
+
+static char *quoted(const char *path, int non_ascii)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dedup_report_quote_path(f, path, non_ascii);
+    fclose(f);
+    return buf;
+}
+
+static void expect_quote(const char *path, int non_ascii, const char *want)
+{
+    char *got = quoted(path, non_ascii);
+    if (strcmp(got, want) != 0)
+        dedup_test_fail(__FILE__, __LINE__, "quote(%s) = %s, want %s", path, got, want);
+    free(got);
+}
+
+int main(void)
+{
+    expect_quote("train/a b.jpg", 1, "train/a b.jpg");
+    expect_quote("test/\xc3\xa9.jpg", 1, "\"test/\\303\\251.jpg\"");
+    expect_quote("test/\xc3\xa9.jpg", 0, "test/\xc3\xa9.jpg");
+    expect_quote("test/a\"b.jpg", 0, "\"test/a\\\"b.jpg\"");
+    expect_quote("test/a\tb\\c.jpg", 0, "\"test/a\\tb\\\\c.jpg\"");
+    expect_quote("test/a\001.jpg", 0, "\"test/a\\001.jpg\"");
+
+    /* JSON: one leak, one unreadable, invalid UTF-8 replaced */
+    dedup_item items[3];
+    memset(items, 0, sizeof(items));
+    items[0].path = "test/caf\xc3\xa9 \"1\".jpg";
+    items[0].split = DEDUP_SPLIT_TEST;
+    items[1].path = "train/a.jpg";
+    items[1].split = DEDUP_SPLIT_TRAIN;
+    items[2].path = "val/bad\xff.png";
+    items[2].split = DEDUP_SPLIT_VAL;
+    dedup_item_list list = {items, 3, 3, 2};
+    dedup_leak leak = {0, 1, DEDUP_MATCH_NEAR_DUPLICATE, DEDUP_XFORM_FLIP_H, 12};
+    dedup_unreadable bad = {2, "corrupt\nPNG"};
+    dedup_result r;
+    memset(&r, 0, sizeof(r));
+    r.leaks = &leak;
+    r.leak_count = 1;
+    r.unreadable = &bad;
+    r.unreadable_count = 1;
+    r.checked = 2;
+    r.decoded = 1;
+    dedup_report_options o = {DEDUP_REPORT_JSON, 1, 0, "staged", 31, 1};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dedup_error err;
+    dedup_error_clear(&err);
+    CHECK_EQ_INT(dedup_report_write(f, &list, &r, &o, &err), 0);
+    fclose(f);
+    const char *want =
+        "{\"version\":1,\"mode\":\"staged\",\"threshold\":31,\"leaks\":[{\"kind\":\"near_"
+        "duplicate\",\"held_out\":{\"path\":\"test/caf\xc3\xa9 \\\"1\\\".jpg\",\"split\":"
+        "\"test\"},\"train\":{\"path\":\"train/a.jpg\",\"split\":\"train\"},\"transform\":"
+        "\"flip_h\",\"distance\":12}],\"unreadable\":[{\"path\":\"val/bad\\ufffd.png\","
+        "\"split\":\"val\",\"reason\":\"corrupt\\u000aPNG\"}],\"notes\":[],\"summary\":{"
+        "\"leaks\":1,\"unreadable\":1,\"images\":3,\"new\":2,\"checked\":2,\"decoded\":1,"
+        "\"exact_only\":0,\"exit_code\":1}}\n";
+    if (strcmp(buf, want) != 0)
+        dedup_test_fail(__FILE__, __LINE__, "JSON report:\n got %s\nwant %s", buf, want);
+    free(buf);
+
+    /* text: the leak line names both paths, kind, transform and distance */
+    o.style = DEDUP_REPORT_TEXT;
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(dedup_report_write(f, &list, &r, &o, &err), 0);
+    fclose(f);
+    CHECK(strstr(buf, "LEAK \"test/caf\\303\\251 \\\"1\\\".jpg\" [test] ~ train/a.jpg [train]: "
+                      "near duplicate (flip_h), distance 12 of 256\n") == buf);
+    CHECK(strstr(buf, "UNREADABLE \"val/bad\\377.png\": corrupt\nPNG\n") != NULL);
+    CHECK(strstr(buf, "git-dedup: refused: 1 held-out image matches a training image") != NULL);
+    free(buf);
+    return dedup_test_finish("test_report");
+}
