@@ -63,7 +63,8 @@ git_repository *dedup_repo_git(dedup_repo *repo);
 const char *dedup_repo_common_dir(dedup_repo *repo);
 
 /*
- * Read a config value (local overrides global, as in git).
+ * Read a config value as git would: `git -c` settings (GIT_CONFIG_PARAMETERS,
+ * GIT_CONFIG_COUNT) over the repository's, over global and system config.
  * If the key is not set, *out is the default.  Invalid values are
  * DEDUP_ECONFIG errors naming the key.
  */
@@ -73,6 +74,8 @@ int dedup_repo_config_int(dedup_repo *repo, const char *key, int min, int max, i
 int dedup_repo_config_string(dedup_repo *repo, const char *key, char **out, dedup_error *err);
 int dedup_repo_config_bool(dedup_repo *repo, const char *key, int def, int *out,
                            dedup_error *err);
+/* A path value with "~/" expanded as git does; NULL in *out when unset. */
+int dedup_repo_config_path(dedup_repo *repo, const char *key, char **out, dedup_error *err);
 
 /* The hooks directory git uses: core.hooksPath if set, else <common dir>/hooks. */
 int dedup_repo_hooks_dir(dedup_repo *repo, char **out, dedup_error *err);
