@@ -30,8 +30,10 @@ echo "== 2. index vs. brute force"
 
 echo
 echo "== 3. peak memory of 'git dedup check --all' vs. number of images"
-# Distinct small images: lossless crops of one large photo at different offsets.
-big=$photos/abstract/Elephants_3840x2160.jpg
+# Distinct small images: lossless crops of one photo at different offsets
+# (a baseline copy at 1920x1080, so that each crop is cheap to cut).
+big=$work/source.jpg
+djpeg -scale 1/2 "$photos/abstract/Elephants_3840x2160.jpg" | cjpeg -quality 85 >"$big"
 make_repo() { # make_repo DIR N
   local dir=$1 n=$2 i x y split
   git init -q -b main "$dir"
@@ -39,7 +41,7 @@ make_repo() { # make_repo DIR N
   git -C "$dir" config user.email bench@example.invalid
   mkdir -p "$dir/train" "$dir/test"
   for ((i = 0; i < n; i++)); do
-    x=$(( (i * 37) % 3400 )); y=$(( (i * 53) % 1800 ))
+    x=$(( (i * 37) % 1600 )); y=$(( (i * 53) % 840 ))
     split=train; [ $((i % 5)) -eq 0 ] && split=test
     jpegtran -crop 320x240+$x+$y -outfile "$dir/$split/img$i.jpg" "$big"
   done
