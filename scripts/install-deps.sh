@@ -6,8 +6,14 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libgit2-dev libturbojpeg0-dev libspng-dev libxxhash-dev libarchive-dev libsqlite3-dev
+  libjpeg62-turbo-dev libwebp-dev libgif-dev zlib1g-dev
+  # manifests: YOLO data.yaml, JSON lines and COCO annotation JSON
+  libyaml-dev libyajl-dev
+  # fuzzing (scripts/test.sh): clang with its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   # tests and demo: real git clients, JPEG tools, real photographs
-  sqlite3 pre-commit libjpeg-turbo-progs mate-backgrounds
+  sqlite3 pre-commit libjpeg-turbo-progs webp mate-backgrounds
+  plasma-workspace-wallpapers # bench/bench_overlap.c: more large real photographs
 )
 
 as_root() {

@@ -24,8 +24,10 @@
 extern "C" {
 #endif
 
-/* Bump whenever any stored feature would be computed differently. */
-#define DEDUP_FEATURE_VERSION 1
+/* Bump whenever any stored feature would be computed differently.  2: decoding
+ * applies EXIF orientation, reads CMYK, scales 16-bit PNG samples with
+ * rounding, and adds WebP and GIF. */
+#define DEDUP_FEATURE_VERSION 2
 
 /* Below this quality the perceptual hash is noise (flat or near-blank images):
  * such images are matched by exact keys only. */
@@ -98,6 +100,99 @@ typedef struct {
 /* Everything above for one image: bytes are the stored file, img its decode. */
 int dedup_features_compute(dedup_features *out, const uint8_t *bytes, size_t len,
                            const dedup_image *img, dedup_error *err);
+
+/* ==== Local features: overlapping crops (issue 6) ======================
+ *
+ * Keypoints with 256-bit binary descriptors, found so that two crops of the
+ * same scene that share part of their area share keypoints there, even after
+ * re-encoding and a 0.5x-2x rescale.  Computed from a decode whose shorter
+ * side is at least DEDUP_LOCAL_DECODE_SIDE (dedup_decode_options.min_side):
+ * the 64-pixel decode of the perceptual hash holds no such detail.  The
+ * image is area-scaled so its shorter side is at most 512 pixels (the
+ * "working image"), then searched at DEDUP_LOCAL_LEVELS scales 1/sqrt(2)
+ * apart with a FAST segment test; corners are ranked by a Harris score,
+ * strong ones (real contrast) before weak ones, and spread over the image
+ * by a grid; each gets an intensity-centroid orientation and a steered
+ * comparison descriptor with our own sampling pattern.  Integer arithmetic
+ * throughout: the same pixels give the same bits everywhere.
+ *
+ * Memory: dedup_local_features is a fixed 9 KiB struct (no pointers, nothing
+ * to free); the blob the cache stores is 24 + 38 * count bytes (<= 8080).
+ */
+
+/* Bump when dedup_local_compute would give different keypoints or bits
+ * (fold it into the cache's feature version). */
+#define DEDUP_LOCAL_VERSION 1
+/* Recommended dedup_decode_options.min_side for the decode fed to
+ * dedup_local_compute. */
+#define DEDUP_LOCAL_DECODE_SIDE 384
+#define DEDUP_LOCAL_LEVELS 5
+/* At most this many keypoints per image: the blob stays under 8 KiB. */
+#define DEDUP_LOCAL_MAX_KEYPOINTS 212
+/* A keypoint is strong when its corner contrast (the largest FAST threshold
+ * it passes, in grey levels) is at least this.  With fewer than
+ * DEDUP_LOCAL_MIN_KEYPOINTS strong keypoints (flat images: sea, cloud, blank
+ * frames, bokeh) an image is "not comparable": never matched by overlap. */
+#define DEDUP_LOCAL_STRONG_CONTRAST 8
+#define DEDUP_LOCAL_MIN_KEYPOINTS 24
+/* Serialized size: a 20-byte header, 38 bytes per keypoint, a 4-byte checksum
+ * (8080 bytes at most). */
+#define DEDUP_LOCAL_BLOB_SIZE(n) (24u + 38u * (unsigned)(n))
+#define DEDUP_LOCAL_BLOB_MAX DEDUP_LOCAL_BLOB_SIZE(DEDUP_LOCAL_MAX_KEYPOINTS)
+
+typedef struct {
+    uint64_t desc[4]; /* bit i is bit (i % 64) of desc[i / 64] */
+    uint16_t x, y;    /* centre, in quarter pixels of the working image */
+    uint8_t level;    /* pyramid level, 0 .. DEDUP_LOCAL_LEVELS - 1 */
+    uint8_t angle;    /* orientation, 256 steps per turn, clockwise on screen from +x */
+    uint8_t contrast; /* corner contrast in grey levels: a multiple of 4, at most 124 */
+} dedup_local_keypoint;
+
+typedef struct {
+    int source_width, source_height; /* the image as displayed at full size */
+    int work_width, work_height;     /* the working image the keypoints lie in */
+    uint32_t count;                  /* 0 .. DEDUP_LOCAL_MAX_KEYPOINTS */
+    dedup_local_keypoint points[DEDUP_LOCAL_MAX_KEYPOINTS];
+} dedup_local_features;
+
+/*
+ * Keypoints and descriptors of an RGB8 image (any size >= 1x1; a scaled
+ * decode is fine, its source_width/height give the full-size frame).  An
+ * image with too little texture gets few or no keypoints; that is not an
+ * error (see dedup_local_comparable).  Deterministic.
+ */
+int dedup_local_compute(dedup_local_features *out, const dedup_image *img, dedup_error *err);
+
+/* 1 when f has at least DEDUP_LOCAL_MIN_KEYPOINTS strong keypoints, else 0. */
+int dedup_local_comparable(const dedup_local_features *f);
+
+/* Keypoint i in full-size source pixels (continuous: pixel (i, j) covers
+ * [i, i+1) x [j, j+1)), its scale (source pixels per level pixel) and its
+ * orientation in degrees.  Any output may be NULL. */
+void dedup_local_point(const dedup_local_features *f, size_t i, double *x, double *y, double *size,
+                       double *angle);
+
+/* Bytes dedup_local_serialize writes for f: DEDUP_LOCAL_BLOB_SIZE(f->count). */
+size_t dedup_local_blob_size(const dedup_local_features *f);
+
+/*
+ * Write f as a self-checking little-endian blob for the cache: "GDLF",
+ * format version, keypoint count, working and source sizes, the keypoints,
+ * and an XXH32 of everything before it.  Fails with DEDUP_EINVAL when cap
+ * is too small or f is not valid.
+ */
+int dedup_local_serialize(uint8_t *out, size_t cap, size_t *written, const dedup_local_features *f,
+                          dedup_error *err);
+
+/*
+ * Read a blob back.  Everything is checked (length, magic, version,
+ * checksum, sizes, every keypoint's position, level and contrast), since the blob may
+ * come from a damaged cache: on any failure out is zeroed and the result is
+ * DEDUP_ECORRUPT (DEDUP_EUNSUPPORTED for another format version).
+ */
+int dedup_local_parse(dedup_local_features *out, const uint8_t *blob, size_t len, dedup_error *err);
+
+/* ==== end of local features ============================================ */
 
 #ifdef __cplusplus
 }

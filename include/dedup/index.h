@@ -57,6 +57,68 @@ int dedup_index_query(const dedup_index *idx, const dedup_pdq_hash *query, unsig
 int dedup_index_query_brute(const dedup_index *idx, const dedup_pdq_hash *query,
                             unsigned radius, dedup_index_hits *hits, dedup_error *err);
 
+/* ==== Descriptor search: overlapping crops (issue 6) ====================
+ *
+ * Which training images share local features with a held-out image?  An
+ * approximate search, unlike the exact one above: a true overlap yields
+ * dozens of matching keypoints, so losing a few loses nothing, while the
+ * candidates it proposes are each verified geometrically
+ * (dedup_overlap_verify).  The 256-bit descriptors are cut into sixteen
+ * 16-bit substrings, each with its own table; a query probes every table at
+ * its own substring and at the 16 substrings one bit away, and checks every
+ * keypoint found by its full distance.  Below 4096 keypoints the index just
+ * scans.  Each query keypoint votes for the images holding a keypoint within
+ * max_distance of it, and only those within a few bits of the best of them;
+ * its one vote is split among them, so featureless patches, which look alike
+ * in every image, cannot outvote a true partner.
+ */
+
+typedef struct dedup_desc_index dedup_desc_index;
+
+typedef struct {
+    uint32_t image; /* position in the array given to dedup_desc_index_new */
+    uint32_t votes; /* query keypoints that voted for the image */
+    double score;   /* votes weighted by distinctiveness: a keypoint close to
+                     * keypoints of k images gives each 1/k */
+} dedup_desc_candidate;
+
+typedef struct {
+    dedup_desc_candidate *items; /* sorted by score (descending), votes, then image */
+    size_t len;
+    size_t cap;
+    /* scratch owned by the list, so queries on a const index need no globals */
+    uint32_t *votes, *seen, *best, *hit, *count;
+    size_t scratch_cap;
+} dedup_desc_candidates;
+
+typedef struct {
+    unsigned max_distance; /* a keypoint within this Hamming distance votes (default 56) */
+    unsigned min_votes;    /* candidates need at least this many votes (default 5) */
+    size_t max_candidates; /* keep at most this many, best first (default 16; 0: all) */
+} dedup_desc_query_options;
+
+void dedup_desc_query_options_init(dedup_desc_query_options *opts);
+void dedup_desc_candidates_init(dedup_desc_candidates *c);
+void dedup_desc_candidates_free(dedup_desc_candidates *c);
+
+/*
+ * Build an index over the keypoints of `count` images (copied).  images[i]
+ * may be NULL (an image without local features: unreadable, or held out),
+ * which contributes nothing; candidate ids are positions in this array.
+ */
+int dedup_desc_index_new(dedup_desc_index **out, const dedup_local_features *const *images,
+                         size_t count, dedup_error *err);
+void dedup_desc_index_free(dedup_desc_index *idx);
+/* Number of keypoints held. */
+size_t dedup_desc_index_count(const dedup_desc_index *idx);
+
+/* Replace out's contents with the candidate images for `query`.  opts may be NULL. */
+int dedup_desc_index_query(const dedup_desc_index *idx, const dedup_local_features *query,
+                           const dedup_desc_query_options *opts, dedup_desc_candidates *out,
+                           dedup_error *err);
+
+/* ==== end of descriptor search ========================================= */
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #define DEDUP_MATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dedup/error.h"
 #include "dedup/features.h"
@@ -25,19 +26,27 @@ extern "C" {
 
 /* Ordered from strongest to weakest evidence. */
 typedef enum {
-    DEDUP_MATCH_EXACT_BYTES = 0,
+    DEDUP_MATCH_SYMLINK = 0, /* a symbolic link in one split to the image in the other */
+    DEDUP_MATCH_EXACT_BYTES,
     DEDUP_MATCH_SAME_PIXELS,
     DEDUP_MATCH_NEAR_DUPLICATE
 } dedup_match_kind;
 
-/* "exact_bytes", "same_pixels", "near_duplicate" (JSON). */
+/* "symlink", "exact_bytes", "same_pixels", "near_duplicate" (JSON). */
 const char *dedup_match_kind_name(dedup_match_kind kind);
-/* "exact bytes", "same pixels", "near duplicate" (text). */
+/* "symbolic link", "exact bytes", "same pixels", "near duplicate" (text). */
 const char *dedup_match_kind_label(dedup_match_kind kind);
 
+/*
+ * A leak pairs an image in a held-out split with its partner in a training
+ * split.  With check_held_out_pairs, images of two different held-out
+ * splits are compared too: then `held_out` is the image of the split listed
+ * later in dedup.heldOutSplits and `train` its partner in the split listed
+ * earlier (item rank: the higher rank is the one reported).
+ */
 typedef struct {
-    size_t held_out;           /* index into the item list */
-    size_t train;              /* index into the item list */
+    size_t held_out; /* index into the item list */
+    size_t train;    /* index into the item list: the partner */
     dedup_match_kind kind;
     dedup_transform transform; /* the held-out image is the training image after this */
     unsigned distance;         /* Hamming distance of the perceptual hashes (0 for exact) */
@@ -50,6 +59,10 @@ typedef struct {
 
 typedef struct {
     unsigned threshold; /* near duplicate when distance <= threshold (default 31) */
+    /* Images whose header declares more pixels are unreadable (0: no cap;
+     * default: that of dedup_decode_options_init). */
+    uint64_t max_pixels;
+    int check_held_out_pairs; /* also compare held-out splits with each other (default 0) */
 } dedup_match_options;
 
 typedef struct {
@@ -75,6 +88,73 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
                       const dedup_match_options *opts, dedup_result *out, dedup_error *err);
 
 void dedup_result_free(dedup_result *result);
+
+/* ==== Overlap verification: overlapping crops (issue 6) ================
+ *
+ * Pure: two images' local features (dedup_local_compute) in, a verdict out.
+ * Descriptors are matched one-to-one (nearest neighbour, with a ratio test
+ * against the nearest neighbour elsewhere in the image), a similarity
+ * (translation, scale, rotation) is fitted by RANSAC on 2-point samples and
+ * refined on its inliers, and fits that only look supported are refused:
+ *  - absurd scale, or too few inliers;
+ *  - inliers bunched in a spot or on a line: their spread, in both images,
+ *    is compared with the claimed overlap region's own;
+ *  - inliers covering almost none of the claimed overlap (a shared logo or
+ *    watermark), or too little of the part of it that holds strong
+ *    keypoints (real texture), in either image;
+ *  - too few of the keypoints inside the claimed overlap explained (a chance
+ *    fit between unrelated pictures or across a repetitive texture).
+ * The overlap is the training rectangle, transformed, clipped to the
+ * held-out one (polygon clipping); its area gives both shares.
+ *
+ * Defaults measured with bench/bench_overlap.c (no negative there gives a
+ * consistent fit at all, so min_overlap is a policy, not a noise floor).
+ */
+
+typedef struct {
+    double min_overlap;        /* is_overlap needs share_held_out >= this (default 0.20) */
+    unsigned min_inliers;      /* default 8 */
+    unsigned max_distance;     /* descriptor match: Hamming distance <= this (default 64) */
+    double max_ratio;          /* nearest / nearest elsewhere < this (default 0.9) */
+    double max_scale;          /* scale must lie in [1 / max_scale, max_scale] (default 4) */
+    double min_coverage;       /* inliers' hull / strong keypoints' hull in the overlap,
+                                  in each image (default 0.15) */
+    double min_inlier_density; /* inliers / keypoints inside the overlap, the smaller
+                                  of the two images' counts (default 0.15) */
+} dedup_overlap_options;
+
+void dedup_overlap_options_init(dedup_overlap_options *opts);
+
+typedef struct {
+    int held_out_comparable; /* dedup_local_comparable() of each side: with */
+    int train_comparable;    /* either 0 nothing else is computed */
+    int consistent;          /* a non-degenerate similarity passed every check */
+    int is_overlap;          /* consistent and share_held_out >= min_overlap */
+    double share_held_out;   /* share of the held-out image covered by the training one, 0..1 */
+    double share_train;      /* share of the training image covered by the held-out one */
+    /* held-out = scale * R(rotation) * train + (dx, dy), in full-size source pixels
+     * (continuous coordinates: pixel (i, j) covers [i, i+1) x [j, j+1)); so
+     * (dx, dy) is where the training image's top-left corner lies in the
+     * held-out image, and rotation is in degrees, clockwise on screen. */
+    double dx, dy, scale, rotation;
+    unsigned matches;   /* one-to-one descriptor matches */
+    unsigned inliers;   /* matches that agree with the fitted transform */
+    double coverage;    /* inliers' convex hull / that of the strong keypoints in the overlap */
+    double density;     /* inliers / keypoints inside the overlap (the smaller image's count) */
+    const char *reason; /* static text: "overlap", or why not ("too few inliers", ...) */
+} dedup_overlap;
+
+/*
+ * Decide whether held_out and train show overlapping parts of one scene.
+ * opts may be NULL (defaults).  Not being comparable or not overlapping is
+ * a result, not an error; errors are bad arguments and out of memory.
+ * Deterministic: the RANSAC draws come from a fixed-seed generator.
+ */
+int dedup_overlap_verify(dedup_overlap *out, const dedup_local_features *held_out,
+                         const dedup_local_features *train, const dedup_overlap_options *opts,
+                         dedup_error *err);
+
+/* ==== end of overlap verification ====================================== */
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,20 @@
 /*
- * repo.h - what a commit changes and which split each image belongs to,
- * read through libgit2.
+ * repo.h - what a change does to the dataset and which split each image
+ * belongs to, read through libgit2.
  *
  * The repository is found the way git finds it (GIT_DIR, GIT_WORK_TREE,
- * GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, ... are honoured), so a hook that git
- * runs during `git commit -a` or `git commit <paths>` sees the temporary
- * index git prepared, not .git/index.
+ * GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES,
+ * ... are honoured), so a hook that git runs during `git commit -a` or
+ * `git commit <paths>` sees the temporary index git prepared, not
+ * .git/index, and a pre-receive hook sees the pushed objects in git's
+ * quarantine.
+ *
+ * A change has two sides (HEAD and the index; a merge base and a commit),
+ * each read whole from git with its own .gitattributes, manifests and
+ * committed .gitdedup: splits come from .gitattributes, then manifests,
+ * then the path convention.  Config is `git -c` over git's config files
+ * over the .gitdedup of the side being checked.  Manifest parsers are pure
+ * functions over buffers (the last section) so they can be fuzzed alone.
  */
 #ifndef DEDUP_REPO_H
 #define DEDUP_REPO_H
@@ -20,6 +29,22 @@
 extern "C" {
 #endif
 
+/*
+ * Splits have names ("train", "test", "val", or whatever a dataset's
+ * .gitattributes or manifests call them) and a role.  The role comes from
+ * config: dedup.trainSplits (default "train") names the training splits,
+ * dedup.heldOutSplits (default "test,val") the held-out ones.  Names are
+ * compared ignoring case; a name in neither list is read by the path
+ * convention below ("validation", "val2017" -> val), and one that is still
+ * in neither list is a configuration error.
+ */
+typedef enum {
+    DEDUP_ROLE_NONE = 0, /* not in any split: ignored */
+    DEDUP_ROLE_TRAIN,
+    DEDUP_ROLE_HELD_OUT
+} dedup_role;
+
+/* The canonical splits of the path convention. */
 typedef enum {
     DEDUP_SPLIT_NONE = 0, /* not in any split: ignored */
     DEDUP_SPLIT_TRAIN,
@@ -30,7 +55,7 @@ typedef enum {
 /* "train", "test", "val", or "none". */
 const char *dedup_split_name(dedup_split split);
 
-/* Test and validation images are held out: they must not be near a training image. */
+/* Test and validation images are held out by default. */
 int dedup_split_is_held_out(dedup_split split);
 
 /*
@@ -45,6 +70,10 @@ int dedup_split_is_held_out(dedup_split split);
  * The file name itself is never examined.
  */
 dedup_split dedup_split_from_path(const char *path);
+
+/* The same rule applied to one name (a component, a list file's base name,
+ * a token of a COCO file name): "val2017" -> DEDUP_SPLIT_VAL. */
+dedup_split dedup_split_from_name(const char *name, size_t len);
 
 /* Whether the path names an image by its extension (jpg, jpeg, jpe, jfif,
  * png, gif, webp, bmp, tif, tiff; any case).  The decoder later checks the
@@ -72,43 +101,159 @@ int dedup_repo_config_int(dedup_repo *repo, const char *key, int min, int max, i
                           dedup_error *err);
 /* Returns a malloc'd copy of the value, or NULL in *out when unset. */
 int dedup_repo_config_string(dedup_repo *repo, const char *key, char **out, dedup_error *err);
-int dedup_repo_config_bool(dedup_repo *repo, const char *key, int def, int *out,
-                           dedup_error *err);
+int dedup_repo_config_bool(dedup_repo *repo, const char *key, int def, int *out, dedup_error *err);
 /* A path value with "~/" expanded as git does; NULL in *out when unset. */
 int dedup_repo_config_path(dedup_repo *repo, const char *key, char **out, dedup_error *err);
 
 /* The hooks directory git uses: core.hooksPath if set, else <common dir>/hooks. */
 int dedup_repo_hooks_dir(dedup_repo *repo, char **out, dedup_error *err);
 
+/*
+ * Read every value of a multi-valued key (e.g. dedup.manifest), from the
+ * lowest-priority source to the highest: the committed .gitdedup, then
+ * system, global and repository config, then `git -c`.  An empty value
+ * clears the values before it.  *out is a malloc'd array of malloc'd
+ * strings (free each and the array); *count may be 0.
+ */
+int dedup_repo_config_multi(dedup_repo *repo, const char *key, char ***out, size_t *count,
+                            dedup_error *err);
+
+/* A symlink's target path cannot be resolved to an image in the tree. */
+#define DEDUP_ITEM_NO_LINK ((size_t)-1)
+
 typedef struct {
     char *path;        /* repository-relative, '/'-separated, as git stores it */
-    dedup_split split;
-    git_oid oid;       /* the blob */
-    int is_new;        /* added or changed by what is being checked */
+    const char *split; /* the split's name as configured (owned by the list) */
+    dedup_role role;
+    unsigned rank; /* 0 for training splits; 1 + position in dedup.heldOutSplits */
+    git_oid oid;   /* the blob holding the image (a symlink's: its target's) */
+    int is_new;    /* added or changed by what is being checked */
+    char *label;   /* a manifest's label column, NULL if none */
+    /* A symbolic link (never followed on disk: its target is looked up in
+     * the same tree).  link is the index of the item the target resolves
+     * to, DEDUP_ITEM_NO_LINK when the target is not an item of the list. */
+    int is_symlink;
+    size_t link;
+    char *problem; /* non-NULL: the item cannot be checked, and this says why */
 } dedup_item;
 
 typedef struct {
-    dedup_item *items;
+    dedup_item *items; /* sorted by path */
     size_t count;
     size_t cap;
     size_t new_count;
+    char **splits; /* the interned split names the items point at */
+    size_t split_count;
+    char **notes; /* things that did not stop the check (a submodule skipped, ...) */
+    size_t note_count;
 } dedup_item_list;
 
 void dedup_item_list_free(dedup_item_list *list);
 
 typedef enum {
     DEDUP_SCOPE_STAGED, /* the index against HEAD (unborn HEAD = empty tree) */
-    DEDUP_SCOPE_ALL     /* every image in the index (in a bare repository: at HEAD) */
+    DEDUP_SCOPE_ALL,    /* every image in the index (in a bare repository: at HEAD) */
+    DEDUP_SCOPE_RANGE,  /* "<base>..<head>": what head changes since the merge base */
+    DEDUP_SCOPE_REV     /* every image at one commit */
 } dedup_scope;
 
 /*
- * Collect the images in a split as the dataset will be after the commit.
- * With DEDUP_SCOPE_STAGED, if nothing staged is an image in a split,
- * *relevant is 0 and the list is left empty without reading the whole index
- * into items (the fast path for ordinary commits).
+ * Collect the images in a split as the dataset will be after the change,
+ * each marked new when its (path, blob, split) is not in the dataset before
+ * it.  "Before" is HEAD for a staged check, the merge base for a range,
+ * nothing for ALL and REV.  Each side is read whole from git: its own
+ * .gitattributes (through libgit2), manifests (dedup.manifest) and
+ * .gitdedup, never from the working tree.  `arg` is the range
+ * ("A..B" or "A...B", both meaning: since the merge base of A and B) or the
+ * commit; NULL otherwise.
+ *
+ * Before collecting, the .gitdedup of the checked side is loaded, so that
+ * dedup_repo_config_* calls made afterwards see it.
+ *
+ * *relevant is 0 when nothing to check changed: then the list is empty.  A
+ * staged check whose diff touches no image in a split, .gitattributes,
+ * manifest or .gitdedup decides that without reading the dataset.
  */
-int dedup_repo_collect(dedup_repo *repo, dedup_scope scope, dedup_item_list *out, int *relevant,
-                       dedup_error *err);
+int dedup_repo_collect(dedup_repo *repo, dedup_scope scope, const char *arg, dedup_item_list *out,
+                       int *relevant, dedup_error *err);
+
+/* ==== Manifests: pure parsers over a buffer =============================
+ *
+ * Each takes the whole file's bytes (not NUL-terminated), and `name` for
+ * error messages, which read "<name>:<line>: <reason>".  Rows keep paths as
+ * written; resolving them against the tree is the caller's job.  A failed
+ * parse leaves *out empty.
+ */
+
+typedef enum {
+    DEDUP_MANIFEST_CSV,
+    DEDUP_MANIFEST_TSV,
+    DEDUP_MANIFEST_JSONL,
+    DEDUP_MANIFEST_LIST,
+    DEDUP_MANIFEST_COCO,
+    DEDUP_MANIFEST_YOLO
+} dedup_manifest_kind;
+
+/* The kind by file name: .csv, .tsv, .jsonl/.ndjson, .json (COCO),
+ * .yaml/.yml (YOLO data.yaml), anything else a list file. */
+dedup_manifest_kind dedup_manifest_kind_of(const char *path);
+
+typedef struct {
+    char *path;  /* as written in the manifest */
+    char *split; /* NULL: the manifest's own split (list and COCO files) */
+    char *label; /* NULL: no label */
+    size_t line; /* 1-based line of the record; for COCO the position in images[] */
+} dedup_manifest_row;
+
+typedef struct {
+    dedup_manifest_kind kind;
+    dedup_manifest_row *rows;
+    size_t count, cap;
+    char *root; /* YOLO: the "path:" key, NULL when absent */
+} dedup_manifest;
+
+void dedup_manifest_free(dedup_manifest *m);
+
+typedef struct {
+    const char *path_column;  /* default "path" */
+    const char *split_column; /* default "split" */
+    const char *label_column; /* default "label"; NULL: none */
+    int label_required;       /* configured: a CSV/TSV header without it is an error
+                                 (a JSON line may always leave the label out) */
+} dedup_manifest_columns;
+
+/*
+ * CSV (delimiter ',') or TSV ('\t'): a header line naming the columns, then
+ * one record per line; quoting per RFC 4180 ("a ""b""", quoted delimiters
+ * and line breaks).  CRLF or LF line ends, a UTF-8 byte order mark, and
+ * empty lines are accepted.
+ */
+int dedup_manifest_parse_csv(dedup_manifest *out, const char *buf, size_t len, char delimiter,
+                             const dedup_manifest_columns *cols, const char *name,
+                             dedup_error *err);
+/* JSON lines: one object per non-empty line, with string path and split
+ * members (the label may be a string or a number). */
+int dedup_manifest_parse_jsonl(dedup_manifest *out, const char *buf, size_t len,
+                               const dedup_manifest_columns *cols, const char *name,
+                               dedup_error *err);
+/* One path per line; blank lines and lines starting with '#' are skipped. */
+int dedup_manifest_parse_list(dedup_manifest *out, const char *buf, size_t len, const char *name,
+                              dedup_error *err);
+/* COCO annotation JSON: images[].file_name, streamed (annotation files of
+ * large datasets are hundreds of megabytes). */
+int dedup_manifest_parse_coco(dedup_manifest *out, const char *buf, size_t len, const char *name,
+                              dedup_error *err);
+/* YOLO data.yaml: train/val/test (a string or a list of strings, each a
+ * folder or a list file) relative to path:.  Rows carry the split key. */
+int dedup_manifest_parse_yolo(dedup_manifest *out, const char *buf, size_t len, const char *name,
+                              dedup_error *err);
+
+/*
+ * Normalise a manifest path: join it to `base` (a directory, "" for the
+ * root), drop "." components and empty ones, resolve "..".  Fails (returns
+ * NULL) for an absolute path or one that leaves the repository.
+ */
+char *dedup_manifest_normalise(const char *base, const char *path);
 
 #ifdef __cplusplus
 }

@@ -6,11 +6,15 @@
  * unreadable image with its reason; then a one-line summary and what to do.
  *
  * JSON (version 1; later versions only add fields):
- *   {"version":1,"mode":"staged"|"all","threshold":31,
- *    "leaks":[{"kind":"exact_bytes"|"same_pixels"|"near_duplicate",
+ *   {"version":1,"mode":"staged"|"all"|"range"|"rev","threshold":31,
+ *    "leaks":[{"kind":"symlink"|"exact_bytes"|"same_pixels"|"near_duplicate",
  *              "held_out":{"path":"...","split":"test"},
  *              "train":{"path":"...","split":"train"},
  *              "transform":"identity"|"rot90"|...,"distance":12}],
+ * A side carries "label" when a manifest gave one; a leak between two
+ * held-out splits (dedup.checkHeldOutPairs) carries "held_out_pair":true,
+ * with the partner in "train".  "notes" holds the item list's notes (a
+ * submodule skipped, ...) then the check's.
  *    "unreadable":[{"path":"...","split":"test","reason":"..."}],
  *    "notes":["..."],
  *    "summary":{"leaks":1,"unreadable":0,"images":40,"new":3,"checked":40,
@@ -32,11 +36,11 @@ typedef enum { DEDUP_REPORT_TEXT = 0, DEDUP_REPORT_JSON } dedup_report_style;
 
 typedef struct {
     dedup_report_style style;
-    int quote_paths;      /* git's core.quotePath: octal-escape bytes >= 0x80 in text */
-    int unreadable_warn;  /* dedup.unreadable = warn */
-    const char *mode;     /* "staged" or "all" */
+    int quote_paths;     /* git's core.quotePath: octal-escape bytes >= 0x80 in text */
+    int unreadable_warn; /* dedup.unreadable = warn */
+    const char *mode;    /* "staged", "all", "range" or "rev" */
     unsigned threshold;
-    int exit_code;        /* what the command will exit with, for JSON */
+    int exit_code; /* what the command will exit with, for JSON */
 } dedup_report_options;
 
 /* Write the report.  Fails only when `out` cannot be written. */

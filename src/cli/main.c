@@ -3,6 +3,8 @@
  * codes, and the glue from repository to report.  The only place that
  * prints to the terminal or decides how the process ends.
  */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,8 @@
 #include "version.h"
 
 static const char usage_text[] =
-    "usage: git dedup check [--all] [--format text|json]\n"
+    "usage: git dedup check [--all | --range <base>..<head> | --rev <commit>]\n"
+    "                       [--format text|json]\n"
     "       git dedup install\n"
     "       git dedup uninstall\n"
     "       git dedup --help | --version\n"
@@ -27,6 +30,9 @@ static const char usage_text[] =
     "\n"
     "  check            check what is staged (the index against HEAD)\n"
     "    --all          check every image in the index (bare repository: at HEAD)\n"
+    "    --range A..B   check what B changes since the merge base of A and B, against\n"
+    "                   the whole dataset at B (for CI; A...B means the same)\n"
+    "    --rev C        check every image at commit C\n"
     "    --format F     report as text (default) or json\n"
     "  install          install the pre-commit and pre-merge-commit hooks\n"
     "  uninstall        remove them (restoring any hook they chained)\n"
@@ -35,7 +41,9 @@ static const char usage_text[] =
     "3 no leak found but some images could not be checked (0 with\n"
     "`git config dedup.unreadable warn`).\n"
     "\n"
-    "Config: dedup.threshold (0-255, default 31), dedup.unreadable (fail|warn).\n";
+    "Config (git config, or a committed .gitdedup; see the README for all keys):\n"
+    "dedup.threshold (0-255, default 31), dedup.unreadable (fail|warn),\n"
+    "dedup.maxPixels (largest image decoded, default 178956970; k/m/g suffixes).\n";
 
 static int fail(const dedup_error *err)
 {
@@ -53,18 +61,34 @@ static int usage_error(const char *fmt, const char *arg)
 
 typedef struct {
     dedup_scope scope;
+    const char *arg; /* the range or commit */
     dedup_report_style style;
 } check_args;
 
 static int parse_check_args(int argc, char **argv, check_args *a)
 {
     a->scope = DEDUP_SCOPE_STAGED;
+    a->arg = NULL;
     a->style = DEDUP_REPORT_TEXT;
+    int scopes = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *fmt = NULL;
         if (strcmp(arg, "--all") == 0) {
             a->scope = DEDUP_SCOPE_ALL;
+            scopes++;
+            continue;
+        } else if (strcmp(arg, "--range") == 0 || strcmp(arg, "--rev") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", arg);
+            a->scope = arg[3] == 'a' ? DEDUP_SCOPE_RANGE : DEDUP_SCOPE_REV;
+            a->arg = argv[++i];
+            scopes++;
+            continue;
+        } else if (strncmp(arg, "--range=", 8) == 0 || strncmp(arg, "--rev=", 6) == 0) {
+            a->scope = arg[3] == 'a' ? DEDUP_SCOPE_RANGE : DEDUP_SCOPE_REV;
+            a->arg = strchr(arg, '=') + 1;
+            scopes++;
             continue;
         } else if (strcmp(arg, "--json") == 0) {
             fmt = "json";
@@ -84,6 +108,8 @@ static int parse_check_args(int argc, char **argv, check_args *a)
         else
             return usage_error("unknown format '%s' (use text or json)", fmt);
     }
+    if (scopes > 1)
+        return usage_error("use only one of --all, --range and --rev%s", "");
     return 0;
 }
 
@@ -91,6 +117,8 @@ typedef struct {
     unsigned threshold;
     int unreadable_warn;
     int quote_paths;
+    uint64_t max_pixels;
+    int held_out_pairs;
 } check_config;
 
 static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
@@ -100,6 +128,17 @@ static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
     if (rc)
         return rc;
     cfg->threshold = (unsigned)threshold;
+    rc = dedup_repo_config_bool(repo, "dedup.checkHeldOutPairs", 0, &cfg->held_out_pairs, err);
+    if (rc)
+        return rc;
+    dedup_match_options defaults;
+    dedup_match_options_init(&defaults);
+    int max_pixels;
+    rc = dedup_repo_config_int(repo, "dedup.maxPixels", 1, INT_MAX, (int)defaults.max_pixels,
+                               &max_pixels, err);
+    if (rc)
+        return rc;
+    cfg->max_pixels = (uint64_t)max_pixels;
     char *mode = NULL;
     if ((rc = dedup_repo_config_string(repo, "dedup.unreadable", &mode, err)))
         return rc;
@@ -144,6 +183,8 @@ static int exit_code_for(const dedup_result *r, const check_config *cfg)
     return DEDUP_EXIT_OK;
 }
 
+static const char *const mode_names[] = {"staged", "all", "range", "rev"};
+
 static int cmd_check(int argc, char **argv)
 {
     check_args args;
@@ -158,14 +199,19 @@ static int cmd_check(int argc, char **argv)
     check_config cfg;
     dedup_item_list items = {0};
     int relevant = 0;
-    if (read_config(repo, &cfg, &err) || dedup_repo_collect(repo, args.scope, &items, &relevant, &err)) {
+    /* Collect first: it loads the committed .gitdedup that config reads see. */
+    if (dedup_repo_collect(repo, args.scope, args.arg, &items, &relevant, &err) ||
+        read_config(repo, &cfg, &err)) {
+        dedup_item_list_free(&items);
         dedup_repo_free(repo);
         return fail(&err);
     }
-    dedup_report_options ro = {args.style, cfg.quote_paths, cfg.unreadable_warn,
-                               args.scope == DEDUP_SCOPE_ALL ? "all" : "staged", cfg.threshold,
-                               DEDUP_EXIT_OK};
+    dedup_report_options ro = {args.style,          cfg.quote_paths,
+                               cfg.unreadable_warn, mode_names[args.scope],
+                               cfg.threshold,       DEDUP_EXIT_OK};
     dedup_result result = {0};
+    for (size_t i = 0; i < items.note_count; i++)
+        fprintf(stderr, "git-dedup: note: %s\n", items.notes[i]);
     if (!relevant) {
         /* The common commit touches no image in a split: decide without
          * opening the cache or decoding anything. */
@@ -173,7 +219,10 @@ static int cmd_check(int argc, char **argv)
             rc = dedup_report_write(stdout, &items, &result, &ro, &err);
         else
             printf("git-dedup: ok: no %simage in a train/test/val split to check.\n",
-                   args.scope == DEDUP_SCOPE_ALL ? "" : "staged ");
+                   args.scope == DEDUP_SCOPE_STAGED  ? "staged "
+                   : args.scope == DEDUP_SCOPE_RANGE ? "changed "
+                                                     : "");
+        dedup_item_list_free(&items);
         dedup_repo_free(repo);
         return rc ? fail(&err) : DEDUP_EXIT_OK;
     }
@@ -182,6 +231,8 @@ static int cmd_check(int argc, char **argv)
     dedup_match_options mo;
     dedup_match_options_init(&mo);
     mo.threshold = cfg.threshold;
+    mo.max_pixels = cfg.max_pixels;
+    mo.check_held_out_pairs = cfg.held_out_pairs;
     rc = dedup_match_check(repo, store, &items, &mo, &result, &err);
     int code;
     if (rc) {

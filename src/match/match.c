@@ -51,11 +51,27 @@ typedef struct {
     dedup_leak *best; /* per item; kind == -1 when none */
     int pending_puts;
     int store_broken;
+    int pairs; /* opts->check_held_out_pairs */
 } check_ctx;
+
+/*
+ * Whether item lo can be the partner of item hi in a leak: a training image
+ * and a held-out one, or (with pairs) two held-out images of different
+ * splits.  Ranks order the splits: 0 training, then dedup.heldOutSplits.
+ */
+static int pair_allowed(const check_ctx *c, size_t lo, size_t hi)
+{
+    const dedup_item *a = &c->items->items[lo], *b = &c->items->items[hi];
+    if (a->role == DEDUP_ROLE_NONE || b->role != DEDUP_ROLE_HELD_OUT || a->rank >= b->rank)
+        return 0;
+    return a->role == DEDUP_ROLE_TRAIN || c->pairs;
+}
 
 const char *dedup_match_kind_name(dedup_match_kind kind)
 {
     switch (kind) {
+    case DEDUP_MATCH_SYMLINK:
+        return "symlink";
     case DEDUP_MATCH_EXACT_BYTES:
         return "exact_bytes";
     case DEDUP_MATCH_SAME_PIXELS:
@@ -68,6 +84,8 @@ const char *dedup_match_kind_name(dedup_match_kind kind)
 const char *dedup_match_kind_label(dedup_match_kind kind)
 {
     switch (kind) {
+    case DEDUP_MATCH_SYMLINK:
+        return "symbolic link";
     case DEDUP_MATCH_EXACT_BYTES:
         return "exact bytes";
     case DEDUP_MATCH_SAME_PIXELS:
@@ -80,6 +98,10 @@ const char *dedup_match_kind_label(dedup_match_kind kind)
 void dedup_match_options_init(dedup_match_options *opts)
 {
     opts->threshold = 31;
+    dedup_decode_options d;
+    dedup_decode_options_init(&d);
+    opts->max_pixels = d.max_pixels;
+    opts->check_held_out_pairs = 0;
 }
 
 void dedup_result_free(dedup_result *r)
@@ -220,8 +242,10 @@ static void offer(check_ctx *c, size_t held_out, size_t train, dedup_match_kind 
     if ((int)b->kind != -1) {
         if (b->kind < kind)
             return;
-        if (b->kind == kind && (b->distance < distance ||
-                                (b->distance == distance && b->train <= train)))
+        unsigned br = c->items->items[b->train].rank, r = c->items->items[train].rank;
+        if (b->kind == kind &&
+            (b->distance < distance ||
+             (b->distance == distance && (br < r || (br == r && b->train <= train)))))
             return;
     }
     b->held_out = held_out;
@@ -268,39 +292,56 @@ static int match_exact(check_ctx *c, int pixels, dedup_error *err)
 {
     const dedup_item_list *items = c->items;
     dedup_match_kind kind = pixels ? DEDUP_MATCH_SAME_PIXELS : DEDUP_MATCH_EXACT_BYTES;
-    key_entry *train = malloc((items->count + 1) * sizeof(*train));
-    if (!train)
+    key_entry *keyed = malloc((items->count + 1) * sizeof(*keyed));
+    if (!keyed)
         return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-    size_t nt = 0;
+    size_t nk = 0;
     for (size_t i = 0; i < items->count; i++) {
         const item_keys *k = &c->keys[i];
-        if (!k->loaded || items->items[i].split != DEDUP_SPLIT_TRAIN)
+        if (!k->loaded || items->items[i].role == DEDUP_ROLE_NONE)
             continue;
         if (pixels && !k->has_pixel_hash)
             continue;
-        train[nt].hash = pixels ? k->pixel_hash : k->byte_hash;
-        train[nt].item = i;
-        nt++;
+        keyed[nk].hash = pixels ? k->pixel_hash : k->byte_hash;
+        keyed[nk].item = i;
+        nk++;
     }
-    qsort(train, nt, sizeof(*train), cmp_key_entry);
+    qsort(keyed, nk, sizeof(*keyed), cmp_key_entry);
     for (size_t i = 0; i < items->count; i++) {
         const item_keys *k = &c->keys[i];
-        if (!k->loaded || !dedup_split_is_held_out(items->items[i].split))
+        if (!k->loaded || items->items[i].role != DEDUP_ROLE_HELD_OUT)
             continue;
         if (pixels && !k->has_pixel_hash)
             continue;
         const dedup_hash128 *h = pixels ? &k->pixel_hash : &k->byte_hash;
         int held_new = items->items[i].is_new;
-        for (size_t j = lower_bound(train, nt, h); j < nt && cmp_hash(&train[j].hash, h) == 0;
+        for (size_t j = lower_bound(keyed, nk, h); j < nk && cmp_hash(&keyed[j].hash, h) == 0;
              j++) {
-            if (held_new || items->items[train[j].item].is_new) {
-                offer(c, i, train[j].item, kind, DEDUP_XFORM_IDENTITY, 0);
-                break; /* sorted by item: the first qualifying partner is the best */
-            }
+            size_t partner = keyed[j].item;
+            if (pair_allowed(c, partner, i) && (held_new || items->items[partner].is_new))
+                offer(c, i, partner, kind, DEDUP_XFORM_IDENTITY, 0);
         }
     }
-    free(train);
+    free(keyed);
     return 0;
+}
+
+/* A symbolic link across the boundary is the very file: no bytes needed. */
+static void match_links(check_ctx *c)
+{
+    const dedup_item_list *items = c->items;
+    for (size_t i = 0; i < items->count; i++) {
+        const dedup_item *s = &items->items[i];
+        if (!s->is_symlink || s->link == DEDUP_ITEM_NO_LINK)
+            continue;
+        size_t t = s->link;
+        if (!s->is_new && !items->items[t].is_new)
+            continue;
+        if (pair_allowed(c, t, i))
+            offer(c, i, t, DEDUP_MATCH_SYMLINK, DEDUP_XFORM_IDENTITY, 0);
+        else if (pair_allowed(c, i, t))
+            offer(c, t, i, DEDUP_MATCH_SYMLINK, DEDUP_XFORM_IDENTITY, 0);
+    }
 }
 
 /* For every code in `queries` owned by a new item, search `targets`. */
@@ -324,6 +365,10 @@ static int match_near(check_ctx *c, const code_list *targets, const code_list *q
         rc = dedup_index_query(idx, &queries->codes[q], threshold, &hits, err);
         for (size_t h = 0; rc == 0 && h < hits.count; h++) {
             size_t t = hits.items[h].id;
+            size_t held = queries_are_held_out ? queries->item[q] : targets->item[t];
+            size_t partner = queries_are_held_out ? targets->item[t] : queries->item[q];
+            if (!pair_allowed(c, partner, held))
+                continue;
             /* A match of variant x of the held-out image with the training
              * image means held-out = inverse(x) applied to training. */
             if (queries_are_held_out)
@@ -376,16 +421,18 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
     c.store = store;
     c.items = items;
     c.result = out;
+    c.pairs = opts->check_held_out_pairs;
     dedup_decode_options_init(&c.decode_opts);
+    c.decode_opts.max_pixels = opts->max_pixels;
 
     /* Only what can pair with something new is needed. */
     int new_train = 0, new_held = 0;
     for (size_t i = 0; i < items->count; i++) {
         if (!items->items[i].is_new)
             continue;
-        if (items->items[i].split == DEDUP_SPLIT_TRAIN)
+        if (items->items[i].role == DEDUP_ROLE_TRAIN)
             new_train = 1;
-        else if (dedup_split_is_held_out(items->items[i].split))
+        else if (items->items[i].role == DEDUP_ROLE_HELD_OUT)
             new_held = 1;
     }
 
@@ -404,10 +451,16 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
 
     for (size_t i = 0; i < items->count && rc == 0; i++) {
         const dedup_item *item = &items->items[i];
-        int is_train = item->split == DEDUP_SPLIT_TRAIN;
-        int needed = item->is_new || (is_train ? new_held : new_train);
+        if (item->role == DEDUP_ROLE_NONE)
+            continue;
+        int is_train = item->role == DEDUP_ROLE_TRAIN;
+        int needed = item->is_new || (is_train ? new_held : new_train || (c.pairs && new_held));
         if (!needed)
             continue;
+        if (item->problem) { /* e.g. a symbolic link out of the repository */
+            rc = add_unreadable(out, i, item->problem, err);
+            continue;
+        }
         char content_id[DEDUP_CONTENT_ID_MAX];
         dedup_source_content_id(item, content_id);
         dedup_features f;
@@ -435,11 +488,14 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
             out->low_quality++;
             continue;
         }
-        if (is_train) {
+        /* Partners give their own hash; held-out images all eight variants.
+         * With pairs, a held-out image is both. */
+        if (is_train || c.pairs) {
             if (code_list_push(&train_codes, &f.pdq.variants[DEDUP_XFORM_IDENTITY], i,
                                DEDUP_XFORM_IDENTITY))
                 rc = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-        } else {
+        }
+        if (!is_train) {
             for (int t = 0; t < DEDUP_XFORM_COUNT && rc == 0; t++)
                 if (code_list_push(&held_codes, &f.pdq.variants[t], i, t))
                     rc = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
@@ -451,6 +507,8 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
         if (dedup_store_commit(store, &why) != 0)
             rc = store_trouble(&c, &why, err);
     }
+    if (rc == 0)
+        match_links(&c);
     if (rc == 0)
         rc = match_exact(&c, 0, err);
     if (rc == 0)

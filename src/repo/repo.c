@@ -8,6 +8,8 @@
  */
 #include "repo_internal.h"
 
+#include <git2/sys/repository.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -19,7 +21,8 @@
 static int git_fail(dedup_error *err, int code, const char *what)
 {
     const git_error *e = git_error_last();
-    return dedup_error_set(err, code, "%s: %s", what, e && e->message ? e->message : "unknown error");
+    return dedup_error_set(err, code, "%s: %s", what,
+                           e && e->message ? e->message : "unknown error");
 }
 
 /* libgit2 1.5 refuses indexes with extensions it does not know ("link" for a
@@ -35,11 +38,26 @@ static int index_extension_error(char *name, size_t cap)
     return 1;
 }
 
-static int open_git(dedup_repo *r, dedup_error *err)
+/* Debian's libgit2 1.5 cannot read a sparse index; git can turn it off. */
+static int sparse_index_error(dedup_error *err)
 {
-    int rc = git_repository_open_ext(&r->git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+    int major, minor, rev;
+    git_libgit2_version(&major, &minor, &rev);
+    return dedup_error_set(err, DEDUP_EREPO,
+                           "the index is a sparse index (extension 'sdir'), which libgit2 %d.%d "
+                           "cannot read; turn it off with 'git sparse-checkout init "
+                           "--no-sparse-index' (the sparse checkout itself stays as it is) and "
+                           "check again",
+                           major, minor);
+}
+
+static int open_git(git_repository **out, int *via_git, dedup_error *err)
+{
+    int rc = git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
     char ext[8];
     const char *index_file = getenv("GIT_INDEX_FILE");
+    if (rc < 0 && index_file && index_extension_error(ext, sizeof(ext)) && strcmp(ext, "sdir") == 0)
+        return sparse_index_error(err);
     if (rc < 0 && index_file && index_extension_error(ext, sizeof(ext)) &&
         strcmp(ext, "link") == 0) {
         /* libgit2 reads GIT_INDEX_FILE eagerly and fails on a split index.
@@ -49,10 +67,10 @@ static int open_git(dedup_repo *r, dedup_error *err)
         if (!saved)
             return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
         unsetenv("GIT_INDEX_FILE");
-        rc = git_repository_open_ext(&r->git, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+        rc = git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
         setenv("GIT_INDEX_FILE", saved, 1);
         free(saved);
-        r->index_via_git = 1;
+        *via_git = 1;
     }
     if (rc == GIT_ENOTFOUND)
         return git_fail(err, DEDUP_EREPO, "not a git repository (or any parent)");
@@ -67,7 +85,7 @@ int dedup_repo_open(dedup_repo **out, dedup_error *err)
     dedup_repo *r = calloc(1, sizeof(*r));
     if (!r)
         return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-    int rc = open_git(r, err);
+    int rc = open_git(&r->git, &r->index_via_git, err);
     if (rc == 0 && git_repository_config_snapshot(&r->config, r->git) < 0)
         rc = git_fail(err, DEDUP_EREPO, "cannot read git config");
     if (rc == 0)
@@ -94,6 +112,12 @@ int dedup_repo_open(dedup_repo **out, dedup_error *err)
 
 int dedup_repo_run_git(const char *const *args, char **out, size_t *len, dedup_error *err)
 {
+    return dedup_repo_run_git_env(args, NULL, NULL, out, len, err);
+}
+
+int dedup_repo_run_git_env(const char *const *args, const char *env_name, const char *env_value,
+                           char **out, size_t *len, dedup_error *err)
+{
     *out = NULL;
     *len = 0;
     int fds[2];
@@ -106,13 +130,15 @@ int dedup_repo_run_git(const char *const *args, char **out, size_t *len, dedup_e
         return dedup_error_set(err, DEDUP_EIO, "cannot run git %s: %s", args[0], strerror(errno));
     }
     if (pid == 0) {
-        const char *argv[16];
+        const char *argv[24];
         size_t n = 0;
         argv[n++] = "git";
-        for (size_t i = 0; args[i] && n < 15; i++)
+        for (size_t i = 0; args[i] && n < 23; i++)
             argv[n++] = args[i];
         argv[n] = NULL;
         dup2(fds[1], 1);
+        if (env_name)
+            setenv(env_name, env_value, 1);
         close(fds[0]);
         close(fds[1]);
         execvp("git", (char *const *)argv);
@@ -161,6 +187,7 @@ void dedup_repo_free(dedup_repo *repo)
     if (!repo)
         return;
     git_config_free(repo->config);
+    dedup_shared_config_free(&repo->shared);
     git_repository_free(repo->git);
     dedup_repo_free_overrides(repo);
     free(repo->common_dir);
@@ -213,288 +240,473 @@ int dedup_repo_hooks_dir(dedup_repo *repo, char **out, dedup_error *err)
     return *out ? 0 : dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
 }
 
-/* --- collecting items ------------------------------------------------- */
+/* --- the index ---------------------------------------------------------------- */
 
-void dedup_item_list_free(dedup_item_list *list)
+static int copy_file(const char *from, int to_fd, dedup_error *err)
 {
-    for (size_t i = 0; i < list->count; i++)
-        free(list->items[i].path);
-    free(list->items);
-    memset(list, 0, sizeof(*list));
+    FILE *in = fopen(from, "rb");
+    if (!in)
+        return dedup_error_set(err, DEDUP_EREPO, "cannot read the index %s: %s", from,
+                               strerror(errno));
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        for (size_t done = 0; rc == 0 && done < n;) {
+            ssize_t w = write(to_fd, buf + done, n - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                rc = dedup_error_set(err, DEDUP_EIO, "cannot copy the index: %s", strerror(errno));
+            else
+                done += (size_t)w;
+        }
+    if (rc == 0 && ferror(in))
+        rc = dedup_error_set(err, DEDUP_EREPO, "cannot read the index %s", from);
+    fclose(in);
+    return rc;
 }
 
-static int list_push(dedup_item_list *list, const char *path, dedup_split split,
-                     const git_oid *oid, int is_new, dedup_error *err)
+/*
+ * A split index (extension "link") is one libgit2 1.5 cannot read.  git
+ * can: it rewrites a private copy as one whole index, which libgit2 then
+ * reads with every flag intact (intent-to-add, skip-worktree).  The shared
+ * part is looked up in the git directory, so the copy may live anywhere;
+ * sharedIndexExpire=never keeps git from pruning shared files while at it.
+ */
+static int index_via_git(dedup_repo *repo, git_index **out, dedup_error *err)
 {
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 256;
-        dedup_item *grown = realloc(list->items, cap * sizeof(*grown));
-        if (!grown)
-            return dedup_error_set(err, DEDUP_ENOMEM, "out of memory listing %zu images",
-                                   list->count);
-        list->items = grown;
-        list->cap = cap;
+    const char *src = getenv("GIT_INDEX_FILE");
+    char *def = NULL;
+    if (!src || !*src) {
+        def = join_path(git_repository_path(repo->git), "index");
+        if (!def)
+            return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+        src = def;
     }
-    dedup_item *it = &list->items[list->count];
-    it->path = strdup(path);
-    if (!it->path)
-        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-    it->split = split;
-    git_oid_cpy(&it->oid, oid);
-    it->is_new = is_new;
-    list->count++;
-    if (is_new)
-        list->new_count++;
+    const char *tmpdir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s/git-dedup-index-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int fd = mkstemp(tmp);
+    int rc = 0;
+    if (fd < 0) {
+        rc = dedup_error_set(err, DEDUP_EIO, "cannot make a temporary copy of the index in %s: %s",
+                             tmp, strerror(errno));
+        free(def);
+        return rc;
+    }
+    rc = copy_file(src, fd, err);
+    close(fd);
+    free(def);
+    static const char *const args[] = {"-c",
+                                       "splitIndex.sharedIndexExpire=never",
+                                       "-c",
+                                       "core.splitIndex=false",
+                                       "update-index",
+                                       "--no-split-index",
+                                       NULL};
+    char *ignored = NULL;
+    size_t ignored_len;
+    if (rc == 0)
+        rc = dedup_repo_run_git_env(args, "GIT_INDEX_FILE", tmp, &ignored, &ignored_len, err);
+    free(ignored);
+    if (rc == 0 && git_index_open(out, tmp) < 0)
+        rc = git_fail(err, DEDUP_EREPO, "cannot read the index git wrote without its split");
+    unlink(tmp);
+    return rc;
+}
+
+static int open_index(dedup_repo *repo, git_index **out, dedup_error *err)
+{
+    *out = NULL;
+    char ext[8];
+    if (!repo->index_via_git) {
+        if (git_repository_index(out, repo->git) == 0)
+            return 0;
+        if (!index_extension_error(ext, sizeof(ext)))
+            return git_fail(err, DEDUP_EREPO, "cannot read the index");
+        if (strcmp(ext, "sdir") == 0)
+            return sparse_index_error(err);
+        if (strcmp(ext, "link") != 0)
+            return git_fail(err, DEDUP_EREPO, "cannot read the index");
+        repo->index_via_git = 1;
+    }
+    int rc = index_via_git(repo, out, err);
+    if (rc == 0 && git_repository_set_index(repo->git, *out) < 0)
+        rc = git_fail(err, DEDUP_EREPO, "cannot use the index");
+    return rc;
+}
+
+/* --- the two sides of a change ------------------------------------------------- */
+
+typedef struct {
+    dedup_side side;
+    git_repository *own_git; /* a second handle, for the side before the change */
+    git_index *index;
+    dedup_shared_config own_shared;
+    char label[96];
+} side_holder;
+
+static void side_release(side_holder *h)
+{
+    git_index_free(h->index);
+    git_repository_free(h->own_git);
+    dedup_shared_config_free(&h->own_shared);
+    memset(h, 0, sizeof(*h));
+}
+
+/* The side's .gitdedup, if it has one, into *shared. */
+static int load_shared(dedup_repo *repo, git_index *index, const char *where,
+                       dedup_shared_config *shared, dedup_error *err)
+{
+    dedup_shared_config_free(shared);
+    const git_index_entry *e = git_index_get_bypath(index, ".gitdedup", 0);
+    if (!e || (e->mode != GIT_FILEMODE_BLOB && e->mode != GIT_FILEMODE_BLOB_EXECUTABLE))
+        return 0;
+    char full[160];
+    snprintf(full, sizeof(full), ".gitdedup %s", where);
+    return dedup_shared_config_load(repo, &e->id, full, shared, err);
+}
+
+/*
+ * A side read from a tree (NULL: empty).  The side after the change uses
+ * the main handle and loads its .gitdedup into repo->shared, so that every
+ * later config lookup sees it; the side before gets a handle of its own,
+ * because libgit2 caches .gitattributes per handle and index.
+ */
+static int side_from_tree(dedup_repo *repo, git_tree *tree, int before, const char *label,
+                          side_holder *h, dedup_error *err)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->label, sizeof(h->label), "%s", label);
+    if (git_index_new(&h->index) < 0 || (tree && git_index_read_tree(h->index, tree) < 0))
+        return git_fail(err, DEDUP_EREPO, label);
+    git_repository *git = repo->git;
+    if (before) {
+        int via_git = 0;
+        int rc = open_git(&h->own_git, &via_git, err);
+        if (rc)
+            return rc;
+        git = h->own_git;
+    }
+    if (git_repository_set_index(git, h->index) < 0)
+        return git_fail(err, DEDUP_EREPO, label);
+    char where[128];
+    snprintf(where, sizeof(where), "at %s", label);
+    dedup_shared_config *shared = before ? &h->own_shared : &repo->shared;
+    int rc = load_shared(repo, h->index, where, shared, err);
+    h->side.git = git;
+    h->side.index = h->index;
+    h->side.shared = shared;
+    h->side.label = h->label;
+    return rc;
+}
+
+static int side_from_index(dedup_repo *repo, side_holder *h, dedup_error *err)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->label, sizeof(h->label), "the index");
+    int rc = open_index(repo, &h->index, err);
+    if (rc == 0)
+        rc = load_shared(repo, h->index, "(staged)", &repo->shared, err);
+    h->side.git = repo->git;
+    h->side.index = h->index;
+    h->side.shared = &repo->shared;
+    h->side.label = h->label;
+    return rc;
+}
+
+/* A commit by name ("HEAD", "main~2", an object id), peeled to its tree. */
+static int resolve_tree(dedup_repo *repo, const char *spec, const char *what, git_tree **tree,
+                        git_oid *commit_id, dedup_error *err)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s^{commit}", spec);
+    git_object *obj = NULL;
+    if (git_revparse_single(&obj, repo->git, buf) < 0) {
+        const git_error *e = git_error_last();
+        return dedup_error_set(err, DEDUP_EREPO, "%s: cannot find commit '%s': %s", what, spec,
+                               e && e->message ? e->message : "unknown revision");
+    }
+    if (commit_id)
+        git_oid_cpy(commit_id, git_object_id(obj));
+    int rc = git_commit_tree(tree, (git_commit *)obj);
+    git_object_free(obj);
+    if (rc < 0)
+        return git_fail(err, DEDUP_EREPO, spec);
     return 0;
 }
+
+static void short_id(char *out, const git_oid *id)
+{
+    git_oid_tostr(out, 13, id);
+}
+
+/* --- the fast path ---------------------------------------------------------------- */
 
 static int is_blob_mode(uint32_t mode)
 {
     return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE;
 }
 
-static dedup_split split_of_image(const char *path)
+static int watched(const dedup_side_watchlist *w, const char *path)
 {
-    return dedup_path_is_image(path) ? dedup_split_from_path(path) : DEDUP_SPLIT_NONE;
-}
-
-typedef struct {
-    char **paths;
-    size_t count, cap;
-} path_set;
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void path_set_free(path_set *s)
-{
-    free(s->paths); /* the strings belong to the diff */
-    memset(s, 0, sizeof(*s));
-}
-
-static int path_set_add(path_set *s, char *path, dedup_error *err)
-{
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **grown = realloc(s->paths, cap * sizeof(*grown));
-        if (!grown)
-            return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-        s->paths = grown;
-        s->cap = cap;
-    }
-    s->paths[s->count++] = path;
-    return 0;
-}
-
-/* Paths of staged additions and modifications that are images in a split. */
-static int staged_changes(dedup_repo *repo, git_index *index, path_set *changed,
-                          git_diff **diff_out, dedup_error *err)
-{
-    git_object *tree_obj = NULL;
-    git_tree *tree = NULL;
-    int rc = git_revparse_single(&tree_obj, repo->git, "HEAD^{tree}");
-    if (rc == 0) {
-        tree = (git_tree *)tree_obj;
-    } else if (rc != GIT_ENOTFOUND && !git_repository_head_unborn(repo->git)) {
-        return git_fail(err, DEDUP_EREPO, "cannot read HEAD");
-    }
-    git_diff_options opts;
-    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-    opts.flags = GIT_DIFF_IGNORE_SUBMODULES;
-    rc = git_diff_tree_to_index(diff_out, repo->git, tree, index, &opts);
-    git_tree_free(tree);
-    if (rc < 0)
-        return git_fail(err, DEDUP_EREPO, "cannot compare the index with HEAD");
-    size_t n = git_diff_num_deltas(*diff_out);
-    for (size_t i = 0; i < n; i++) {
-        const git_diff_delta *d = git_diff_get_delta(*diff_out, i);
-        if (d->status == GIT_DELTA_DELETED || !is_blob_mode(d->new_file.mode))
-            continue;
-        if (split_of_image(d->new_file.path) == DEDUP_SPLIT_NONE)
-            continue;
-        int rc = path_set_add(changed, (char *)d->new_file.path, err);
-        if (rc)
-            return rc;
-    }
-    qsort(changed->paths, changed->count, sizeof(char *), cmp_str);
-    return 0;
-}
-
-/* One index entry: kept when it is a committed file that is an image in a split. */
-static int consider_entry(const char *path, uint32_t mode, const git_oid *id,
-                          const path_set *changed, int all_new, dedup_item_list *out,
-                          dedup_error *err)
-{
-    if (!is_blob_mode(mode))
-        return 0;
-    dedup_split split = split_of_image(path);
-    if (split == DEDUP_SPLIT_NONE)
-        return 0;
-    int is_new = all_new;
-    if (!is_new && changed->count)
-        is_new = bsearch(&path, changed->paths, changed->count, sizeof(char *), cmp_str) != NULL;
-    return list_push(out, path, split, id, is_new, err);
-}
-
-static int collect_index(git_index *index, const path_set *changed, int all_new,
-                         dedup_item_list *out, dedup_error *err)
-{
-    size_t n = git_index_entrycount(index);
-    for (size_t i = 0; i < n; i++) {
-        const git_index_entry *e = git_index_get_byindex(index, i);
-        /* Conflict stages and intent-to-add entries are never committed. */
-        if (!e || GIT_INDEX_ENTRY_STAGE(e) != 0 ||
-            (e->flags_extended & GIT_INDEX_ENTRY_INTENT_TO_ADD))
-            continue;
-        int rc = consider_entry(e->path, e->mode, &e->id, changed, all_new, out, err);
-        if (rc)
-            return rc;
-    }
+    if (strcmp(path, ".gitdedup") == 0)
+        return 1;
+    const char *slash = strrchr(path, '/');
+    if (strcmp(slash ? slash + 1 : path, ".gitattributes") == 0)
+        return 1;
+    for (size_t i = 0; i < w->count; i++)
+        if (strcmp(w->paths[i], path) == 0)
+            return 1;
     return 0;
 }
 
 /*
- * The same as staged_changes + collect_index, with git reading an index
- * libgit2 cannot (a split index).  git diff --cached leaves out
- * intent-to-add entries, as a commit does.
+ * Whether a diff can change what is checked: an image that is (or may be)
+ * in a split added or modified, or a .gitattributes, manifest or .gitdedup
+ * touched in any way.  Deleting an image can never create a leak.
  */
-static int collect_via_git(dedup_scope scope, dedup_item_list *out, int *relevant,
-                           dedup_error *err)
+static int diff_relevant(dedup_repo *repo, const dedup_side *after, git_diff *diff, int *relevant,
+                         dedup_error *err)
 {
-    static const char *const diff_args[] = {"diff",       "--cached", "--name-only",
-                                            "--no-renames", "--diff-filter=d",
-                                            "--ignore-submodules", "-z", NULL};
-    static const char *const ls_args[] = {"ls-files", "--stage", "-z", NULL};
-    char *diff_out = NULL, *ls_out = NULL;
-    size_t diff_len = 0, ls_len = 0;
-    path_set changed = {0};
-    int rc = 0;
-    if (scope == DEDUP_SCOPE_STAGED) {
-        rc = dedup_repo_run_git(diff_args, &diff_out, &diff_len, err);
-        for (size_t i = 0; rc == 0 && i < diff_len; i += strlen(diff_out + i) + 1)
-            if (split_of_image(diff_out + i) != DEDUP_SPLIT_NONE)
-                rc = path_set_add(&changed, diff_out + i, err);
-        qsort(changed.paths, changed.count, sizeof(char *), cmp_str);
-        if (rc || changed.count == 0)
-            goto done;
-    }
-    *relevant = 1;
-    if ((rc = dedup_repo_run_git(ls_args, &ls_out, &ls_len, err)))
-        goto done;
-    /* Records are "<mode> <object id> <stage>\t<path>\0". */
-    for (size_t i = 0; rc == 0 && i < ls_len; i += strlen(ls_out + i) + 1) {
-        char *rec = ls_out + i, *tab = strchr(rec, '\t'), *end;
-        unsigned long mode = strtoul(rec, &end, 8);
-        git_oid id;
-        if (!tab || *end != ' ' || tab - end < GIT_OID_HEXSZ + 3 ||
-            git_oid_fromstrn(&id, end + 1, GIT_OID_HEXSZ) < 0) {
-            rc = dedup_error_set(err, DEDUP_EREPO, "cannot parse 'git ls-files --stage': %.80s",
-                                 rec);
+    *relevant = 0;
+    size_t n = git_diff_num_deltas(diff);
+    if (n == 0)
+        return 0;
+    dedup_side_watchlist w;
+    int rc = dedup_side_watch(repo, after, &w, err);
+    for (size_t i = 0; rc == 0 && i < n && !*relevant; i++) {
+        const git_diff_delta *d = git_diff_get_delta(diff, i);
+        if (watched(&w, d->old_file.path) || watched(&w, d->new_file.path)) {
+            *relevant = 1;
             break;
         }
-        if (tab[-1] != '0')
-            continue; /* a conflict stage */
-        rc = consider_entry(tab + 1, (uint32_t)mode, &id, &changed, scope == DEDUP_SCOPE_ALL,
-                            out, err);
+        if (d->status == GIT_DELTA_DELETED)
+            continue;
+        uint32_t mode = d->new_file.mode;
+        if ((is_blob_mode(mode) || mode == GIT_FILEMODE_LINK) &&
+            dedup_path_is_image(d->new_file.path))
+            rc = dedup_side_watch_image(&w, d->new_file.path, relevant, err);
     }
-    if (scope == DEDUP_SCOPE_ALL)
-        *relevant = out->count > 0;
-done:
-    path_set_free(&changed);
-    free(diff_out);
-    free(ls_out);
+    dedup_side_watch_free(&w);
     return rc;
 }
 
-typedef struct {
-    dedup_item_list *out;
-    dedup_error *err;
-    int rc;
-} tree_walk_ctx;
+/* --- collecting ------------------------------------------------------------------- */
 
-static int tree_walk_cb(const char *root, const git_tree_entry *entry, void *payload)
+static int cmp_item_path(const void *key, const void *item)
 {
-    tree_walk_ctx *ctx = payload;
-    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
-        !is_blob_mode((uint32_t)git_tree_entry_filemode(entry)))
-        return 0;
-    const char *name = git_tree_entry_name(entry);
-    size_t a = strlen(root), b = strlen(name);
-    char *path = malloc(a + b + 1);
-    if (!path) {
-        ctx->rc = dedup_error_set(ctx->err, DEDUP_ENOMEM, "out of memory");
-        return -1;
+    return strcmp(key, ((const dedup_item *)item)->path);
+}
+
+/* New: (path, blob, split, role) is not in the dataset before the change. */
+static void mark_new(dedup_item_list *after, const dedup_item_list *before)
+{
+    after->new_count = 0;
+    for (size_t i = 0; i < after->count; i++) {
+        dedup_item *it = &after->items[i];
+        const dedup_item *old =
+            before && before->count
+                ? bsearch(it->path, before->items, before->count, sizeof(dedup_item), cmp_item_path)
+                : NULL;
+        it->is_new = !old || !git_oid_equal(&old->oid, &it->oid) ||
+                     strcmp(old->split, it->split) != 0 || old->role != it->role ||
+                     old->is_symlink != it->is_symlink ||
+                     (old->problem != NULL) != (it->problem != NULL);
+        after->new_count += (size_t)it->is_new;
     }
-    memcpy(path, root, a);
-    memcpy(path + a, name, b + 1);
-    dedup_split split = split_of_image(path);
-    if (split != DEDUP_SPLIT_NONE)
-        ctx->rc = list_push(ctx->out, path, split, git_tree_entry_id(entry), 1, ctx->err);
-    free(path);
-    return ctx->rc ? -1 : 0;
 }
 
-static int collect_head_tree(dedup_repo *repo, dedup_item_list *out, dedup_error *err)
+/* Keep the notes; drop the items (nothing new to check). */
+static void drop_items(dedup_item_list *l)
 {
-    git_object *obj = NULL;
-    int rc = git_revparse_single(&obj, repo->git, "HEAD^{tree}");
-    if (rc == GIT_ENOTFOUND || (rc < 0 && git_repository_head_unborn(repo->git)))
-        return 0; /* an empty repository holds no dataset yet */
-    if (rc < 0)
-        return git_fail(err, DEDUP_EREPO, "cannot read HEAD");
-    tree_walk_ctx ctx = {out, err, 0};
-    rc = git_tree_walk((git_tree *)obj, GIT_TREEWALK_PRE, tree_walk_cb, &ctx);
-    git_object_free(obj);
-    if (ctx.rc)
-        return ctx.rc;
-    if (rc < 0)
-        return git_fail(err, DEDUP_EREPO, "cannot read the tree at HEAD");
-    return 0;
+    dedup_item_list keep = {0};
+    keep.notes = l->notes;
+    keep.note_count = l->note_count;
+    l->notes = NULL;
+    l->note_count = 0;
+    dedup_item_list_free(l);
+    *l = keep;
 }
 
-int dedup_repo_collect(dedup_repo *repo, dedup_scope scope, dedup_item_list *out, int *relevant,
-                       dedup_error *err)
+/*
+ * The merge base of a range, as a pull request shows it.  libgit2 1.5 does
+ * not know shallow clones, so git answers there and when libgit2 cannot; with no
+ * merge base at all (a shallow clone cut above it, unrelated histories) the
+ * base itself stands in and a note says so: more counts as new, never less.
+ */
+static int range_base(dedup_repo *repo, const git_oid *a, const git_oid *b, const char *a_spec,
+                      const char *b_spec, git_oid *out, dedup_item_list *notes, dedup_error *err)
+{
+    /* (In a shallow clone libgit2 1.5 walks into missing parents, and leaks
+     * as it fails: do not ask it there.) */
+    if (git_repository_is_shallow(repo->git) != 1 && git_merge_base(out, repo->git, a, b) == 0)
+        return 0;
+    char ha[GIT_OID_HEXSZ + 1], hb[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(ha, sizeof(ha), a);
+    git_oid_tostr(hb, sizeof(hb), b);
+    const char *args[] = {"merge-base", ha, hb, NULL};
+    char *text = NULL;
+    size_t len = 0;
+    dedup_error ignored;
+    dedup_error_clear(&ignored);
+    if (dedup_repo_run_git(args, &text, &len, &ignored) == 0 && len >= GIT_OID_HEXSZ &&
+        git_oid_fromstrn(out, text, GIT_OID_HEXSZ) == 0) {
+        free(text);
+        return 0;
+    }
+    free(text);
+    git_oid_cpy(out, a);
+    char range[600];
+    snprintf(range, sizeof(range), "%s and %s", a_spec, b_spec);
+    return dedup_item_list_note(notes,
+                                "no merge base of %s found (a shallow clone without enough "
+                                "history, or unrelated histories): comparing with %s itself",
+                                range, a_spec, err);
+}
+
+int dedup_repo_collect(dedup_repo *repo, dedup_scope scope, const char *arg, dedup_item_list *out,
+                       int *relevant, dedup_error *err)
 {
     memset(out, 0, sizeof(*out));
     *relevant = 0;
-    if (scope == DEDUP_SCOPE_ALL && git_repository_is_bare(repo->git)) {
-        int rc = collect_head_tree(repo, out, err);
-        *relevant = out->count > 0;
-        return rc;
-    }
-    git_index *index = NULL;
-    char ext[8];
-    if (!repo->index_via_git && git_repository_index(&index, repo->git) < 0) {
-        if (!index_extension_error(ext, sizeof(ext)))
-            return git_fail(err, DEDUP_EREPO, "cannot read the index");
-        if (strcmp(ext, "link") != 0)
-            return git_fail(err, DEDUP_EREPO, "cannot read the index");
-        repo->index_via_git = 1;
-    }
-    if (repo->index_via_git) {
-        int rc = collect_via_git(scope, out, relevant, err);
-        if (rc)
-            dedup_item_list_free(out);
-        return rc;
-    }
-    int rc = 0;
-    path_set changed = {0};
+    side_holder after = {0}, before = {0};
+    git_tree *after_tree = NULL, *before_tree = NULL;
     git_diff *diff = NULL;
-    if (scope == DEDUP_SCOPE_STAGED) {
-        rc = staged_changes(repo, index, &changed, &diff, err);
-        if (rc == 0 && changed.count > 0) {
-            *relevant = 1;
-            rc = collect_index(index, &changed, 0, out, err);
-        }
-    } else {
-        rc = collect_index(index, &changed, 1, out, err);
-        *relevant = out->count > 0;
+    int have_before = 0, rc = 0;
+    char label[128];
+    git_diff_options opts;
+    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+    opts.flags = GIT_DIFF_IGNORE_SUBMODULES;
+
+    if (scope == DEDUP_SCOPE_ALL && git_repository_is_bare(repo->git)) {
+        scope = DEDUP_SCOPE_REV;
+        arg = "HEAD";
+        if (git_repository_head_unborn(repo->git) == 1)
+            return 0; /* an empty repository holds no dataset yet */
     }
-    path_set_free(&changed);
+    switch (scope) {
+    case DEDUP_SCOPE_STAGED:
+    case DEDUP_SCOPE_ALL:
+        if ((rc = side_from_index(repo, &after, err)))
+            break;
+        if (scope == DEDUP_SCOPE_ALL)
+            break;
+        rc = resolve_tree(repo, "HEAD", "HEAD", &before_tree, NULL, err);
+        if (rc && git_repository_head_unborn(repo->git) == 1) {
+            rc = 0; /* unborn HEAD: everything staged is new */
+            dedup_error_clear(err);
+        }
+        if (rc)
+            break;
+        if (git_diff_tree_to_index(&diff, repo->git, before_tree, after.index, &opts) < 0) {
+            rc = git_fail(err, DEDUP_EREPO, "cannot compare the index with HEAD");
+            break;
+        }
+        have_before = 1;
+        snprintf(label, sizeof(label), "HEAD");
+        break;
+    case DEDUP_SCOPE_REV: {
+        git_oid id;
+        if ((rc = resolve_tree(repo, arg, "--rev", &after_tree, &id, err)))
+            break;
+        char hex[16];
+        short_id(hex, &id);
+        snprintf(label, sizeof(label), "commit %s", hex);
+        rc = side_from_tree(repo, after_tree, 0, label, &after, err);
+        break;
+    }
+    case DEDUP_SCOPE_RANGE: {
+        const char *dots = strstr(arg, "..");
+        if (!dots) {
+            rc = dedup_error_set(err, DEDUP_EINVAL,
+                                 "--range: '%s' is not a range (use <base>..<head>)", arg);
+            break;
+        }
+        size_t alen = (size_t)(dots - arg);
+        const char *b_spec = dots[2] == '.' ? dots + 3 : dots + 2;
+        char a_spec[256], b_buf[256];
+        snprintf(a_spec, sizeof(a_spec), "%.*s", (int)(alen < 255 ? alen : 255), arg);
+        snprintf(b_buf, sizeof(b_buf), "%s", *b_spec ? b_spec : "HEAD");
+        if (!a_spec[0])
+            snprintf(a_spec, sizeof(a_spec), "HEAD");
+        git_oid a_id, b_id, base_id;
+        git_tree *a_tree = NULL;
+        rc = resolve_tree(repo, a_spec, "--range", &a_tree, &a_id, err);
+        git_tree_free(a_tree);
+        if (rc == 0)
+            rc = resolve_tree(repo, b_buf, "--range", &after_tree, &b_id, err);
+        if (rc == 0)
+            rc = range_base(repo, &a_id, &b_id, a_spec, b_buf, &base_id, out, err);
+        if (rc)
+            break;
+        char hex[16];
+        short_id(hex, &b_id);
+        char after_label[128];
+        snprintf(after_label, sizeof(after_label), "commit %s", hex);
+        if ((rc = side_from_tree(repo, after_tree, 0, after_label, &after, err)))
+            break;
+        git_commit *base_commit = NULL;
+        if (git_commit_lookup(&base_commit, repo->git, &base_id) < 0 ||
+            git_commit_tree(&before_tree, base_commit) < 0) {
+            git_commit_free(base_commit);
+            rc = git_fail(err, DEDUP_EREPO, "cannot read the merge base");
+            break;
+        }
+        git_commit_free(base_commit);
+        short_id(hex, &base_id);
+        snprintf(label, sizeof(label), "commit %s", hex);
+        if (git_diff_tree_to_tree(&diff, repo->git, before_tree, after_tree, &opts) < 0) {
+            rc = git_fail(err, DEDUP_EREPO, "cannot compare the two commits");
+            break;
+        }
+        have_before = 1;
+        break;
+    }
+    }
+
+    dedup_item_list before_items = {0};
+    if (rc == 0 && have_before) {
+        int changed = 0;
+        rc = diff_relevant(repo, &after.side, diff, &changed, err);
+        if (rc || !changed)
+            goto done;
+    }
+    if (rc == 0)
+        rc = dedup_side_collect(repo, &after.side, out, err);
+    if (rc == 0 && have_before) {
+        /* A side before that cannot be read (a manifest committed broken)
+         * must not block the fix: everything then counts as new. */
+        dedup_error why;
+        dedup_error_clear(&why);
+        int brc = side_from_tree(repo, before_tree, 1, label, &before, &why);
+        if (brc == 0)
+            brc = dedup_side_collect(repo, &before.side, &before_items, &why);
+        if (brc == DEDUP_ENOMEM) {
+            rc = dedup_error_set(err, brc, "%s", why.msg);
+        } else if (brc) {
+            dedup_item_list_free(&before_items);
+            rc = dedup_item_list_note(out,
+                                      "the dataset at %s could not be read, so every image "
+                                      "counts as new: %s",
+                                      label, why.msg, err);
+            have_before = 0;
+        }
+    }
+    if (rc == 0) {
+        mark_new(out, have_before ? &before_items : NULL);
+        *relevant = out->new_count > 0;
+        if (!*relevant)
+            drop_items(out);
+    }
+done:
+    dedup_item_list_free(&before_items);
     git_diff_free(diff);
-    git_index_free(index);
+    git_tree_free(after_tree);
+    git_tree_free(before_tree);
+    side_release(&before);
+    side_release(&after);
     if (rc)
         dedup_item_list_free(out);
     return rc;

@@ -88,6 +88,11 @@ dedup_split dedup_split_from_path(const char *path)
     return DEDUP_SPLIT_NONE;
 }
 
+dedup_split dedup_split_from_name(const char *name, size_t len)
+{
+    return split_of_component(name, len);
+}
+
 const char *dedup_split_name(dedup_split split)
 {
     switch (split) {

@@ -14,8 +14,8 @@ void dedup_report_quote_path(FILE *out, const char *path, int quote_non_ascii)
     const unsigned char *p = (const unsigned char *)path;
     int needs = 0;
     for (const unsigned char *q = p; *q && !needs; q++)
-        needs = *q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\' ||
-                (quote_non_ascii && *q >= 0x80);
+        needs =
+            *q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\' || (quote_non_ascii && *q >= 0x80);
     if (!needs) {
         fputs(path, out);
         return;
@@ -23,15 +23,33 @@ void dedup_report_quote_path(FILE *out, const char *path, int quote_non_ascii)
     fputc('"', out);
     for (; *p; p++) {
         switch (*p) {
-        case '\a': fputs("\\a", out); break;
-        case '\b': fputs("\\b", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\v': fputs("\\v", out); break;
-        case '\f': fputs("\\f", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
+        case '\a':
+            fputs("\\a", out);
+            break;
+        case '\b':
+            fputs("\\b", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\v':
+            fputs("\\v", out);
+            break;
+        case '\f':
+            fputs("\\f", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
         default:
             if (*p < 0x20 || *p == 0x7f || (quote_non_ascii && *p >= 0x80))
                 fprintf(out, "\\%03o", *p);
@@ -93,11 +111,18 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* The split name and the label come from the dataset's own files: escape them. */
 static void json_side(FILE *out, const dedup_item *item)
 {
     fputs("{\"path\":", out);
     json_string(out, item->path);
-    fprintf(out, ",\"split\":\"%s\"}", dedup_split_name(item->split));
+    fputs(",\"split\":", out);
+    json_string(out, item->split);
+    if (item->label) {
+        fputs(",\"label\":", out);
+        json_string(out, item->label);
+    }
+    fputc('}', out);
 }
 
 static void write_json(FILE *out, const dedup_item_list *items, const dedup_result *r,
@@ -112,21 +137,32 @@ static void write_json(FILE *out, const dedup_item_list *items, const dedup_resu
         json_side(out, &items->items[l->held_out]);
         fputs(",\"train\":", out);
         json_side(out, &items->items[l->train]);
-        fprintf(out, ",\"transform\":\"%s\",\"distance\":%u}", dedup_transform_name(l->transform),
+        fprintf(out, ",\"transform\":\"%s\",\"distance\":%u", dedup_transform_name(l->transform),
                 l->distance);
+        /* Added in issue 3: two held-out splits (dedup.checkHeldOutPairs). */
+        if (items->items[l->train].role == DEDUP_ROLE_HELD_OUT)
+            fputs(",\"held_out_pair\":true", out);
+        fputc('}', out);
     }
     fputs("],\"unreadable\":[", out);
     for (size_t i = 0; i < r->unreadable_count; i++) {
         const dedup_item *item = &items->items[r->unreadable[i].item];
         fprintf(out, "%s{\"path\":", i ? "," : "");
         json_string(out, item->path);
-        fprintf(out, ",\"split\":\"%s\",\"reason\":", dedup_split_name(item->split));
+        fputs(",\"split\":", out);
+        json_string(out, item->split);
+        fputs(",\"reason\":", out);
         json_string(out, r->unreadable[i].reason);
         fputc('}', out);
     }
     fputs("],\"notes\":[", out);
-    for (size_t i = 0; i < r->note_count; i++) {
+    for (size_t i = 0; i < items->note_count; i++) {
         if (i)
+            fputc(',', out);
+        json_string(out, items->notes[i]);
+    }
+    for (size_t i = 0; i < r->note_count; i++) {
+        if (i || items->note_count)
             fputc(',', out);
         json_string(out, r->notes[i]);
     }
@@ -150,9 +186,13 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
         const dedup_item *h = &items->items[l->held_out], *t = &items->items[l->train];
         fputs("LEAK ", out);
         dedup_report_quote_path(out, h->path, o->quote_paths);
-        fprintf(out, " [%s] ~ ", dedup_split_name(h->split));
+        fputs(" [", out);
+        dedup_report_quote_path(out, h->split, o->quote_paths);
+        fputs("] ~ ", out);
         dedup_report_quote_path(out, t->path, o->quote_paths);
-        fprintf(out, " [%s]: %s", dedup_split_name(t->split), dedup_match_kind_label(l->kind));
+        fputs(" [", out);
+        dedup_report_quote_path(out, t->split, o->quote_paths);
+        fprintf(out, "]: %s", dedup_match_kind_label(l->kind));
         if (l->kind == DEDUP_MATCH_NEAR_DUPLICATE) {
             if (l->transform != DEDUP_XFORM_IDENTITY)
                 fprintf(out, " (%s)", dedup_transform_name(l->transform));
@@ -190,8 +230,7 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
                 r->unreadable_count, plural(r->unreadable_count, "image", "images"),
                 plural(r->unreadable_count, "is", "are"), counts);
     } else {
-        fprintf(out, "git-dedup: ok: no held-out image matches a training image (%s).\n",
-                counts);
+        fprintf(out, "git-dedup: ok: no held-out image matches a training image (%s).\n", counts);
     }
 }
 

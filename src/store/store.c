@@ -43,8 +43,10 @@
 #define HASH_BYTES 16
 #define PDQ_BYTES (DEDUP_XFORM_COUNT * DEDUP_PDQ_WORDS * 8)
 #define CHECKSUM_BYTES 8
-/* byte_hash, has_pixel, pixel_hash, width, height, quality, pdq, version */
-#define PAYLOAD_BYTES (HASH_BYTES + 1 + HASH_BYTES + 3 * 4 + PDQ_BYTES + 4)
+/* byte_hash, has_pixel, pixel_hash, width, height, quality, pdq, version key */
+#define PAYLOAD_BYTES (HASH_BYTES + 1 + HASH_BYTES + 3 * 4 + PDQ_BYTES + 8)
+/* Room for the default version text: "features N; " and the decoders'. */
+#define VERSION_MAX (DEDUP_DECODE_VERSION_MAX + 64)
 
 static const char SCHEMA_SQL[] = "CREATE TABLE features ("
                                  " content_id TEXT NOT NULL,"
@@ -75,6 +77,12 @@ static const char INSPECT_SQL[] = "SELECT (SELECT application_id FROM pragma_app
 
 struct dedup_store {
     sqlite3 *db;
+    /* What the rows' features depend on (see store.h), and the 63-bit hash
+     * of it that fills the feature_version column: the schema stays as it
+     * was, and a different decoder or feature version simply never finds
+     * the rows written by this one. */
+    char *version;
+    sqlite3_int64 version_key;
     sqlite3_stmt *get_stmt, *put_stmt, *del_stmt;
     char *dir;
     char *path;
@@ -190,7 +198,7 @@ static void get_pdq(dedup_pdq *pdq, const uint8_t *p)
  * the payload hash as seed avoids a variable-length buffer.
  */
 static void row_checksum(uint8_t out[CHECKSUM_BYTES], const char *content_id,
-                         const dedup_features *f)
+                         sqlite3_int64 version_key, const dedup_features *f)
 {
     uint8_t buf[PAYLOAD_BYTES];
     uint8_t *p = buf;
@@ -206,7 +214,7 @@ static void row_checksum(uint8_t out[CHECKSUM_BYTES], const char *content_id,
     p += 12;
     put_pdq(p, &f->pdq);
     p += PDQ_BYTES;
-    put_u32(p, (uint32_t)DEDUP_FEATURE_VERSION);
+    put_u64(p, (uint64_t)version_key);
     XXH64_hash_t seed = XXH3_64bits(buf, sizeof(buf));
     put_u64(out, XXH3_64bits_withSeed(content_id, strlen(content_id), seed));
 }
@@ -549,8 +557,23 @@ static int rebuild_in_use(dedup_store *s, int rc, dedup_error *err)
 
 int dedup_store_open(dedup_store **out, const char *dir, dedup_error *err)
 {
+    char version[VERSION_MAX], decoders[DEDUP_DECODE_VERSION_MAX];
+    int status = dedup_decode_version(decoders, sizeof(decoders), err);
+    if (status < 0)
+        return status;
+    int n = snprintf(version, sizeof(version), "features %d; %s", DEDUP_FEATURE_VERSION, decoders);
+    if (n < 0 || (size_t)n >= sizeof(version))
+        return dedup_error_set(err, DEDUP_ETOOBIG, "cache version text is too long");
+    return dedup_store_open_versioned(out, dir, version, err);
+}
+
+int dedup_store_open_versioned(dedup_store **out, const char *dir, const char *version,
+                               dedup_error *err)
+{
     if (!out || !dir || !*dir)
         return dedup_error_set(err, DEDUP_EINVAL, "dedup_store_open: no directory given");
+    if (!version || !*version)
+        return dedup_error_set(err, DEDUP_EINVAL, "dedup_store_open: no version given");
     *out = NULL;
     int status = make_dir(dir, err);
     if (status < 0)
@@ -560,7 +583,10 @@ int dedup_store_open(dedup_store **out, const char *dir, dedup_error *err)
         return dedup_error_set(err, DEDUP_ENOMEM, "%s: out of memory", dir);
     s->dir = join(dir, "", "");
     s->path = join(dir, "/", STORE_FILE);
-    if (!s->dir || !s->path) {
+    s->version = join(version, "", "");
+    /* Non-negative, so it reads the same as an SQLite INTEGER anywhere. */
+    s->version_key = (sqlite3_int64)(XXH3_64bits(version, strlen(version)) >> 1);
+    if (!s->dir || !s->path || !s->version) {
         dedup_store_close(s);
         return dedup_error_set(err, DEDUP_ENOMEM, "%s: out of memory", dir);
     }
@@ -580,7 +606,13 @@ void dedup_store_close(dedup_store *store)
     detach(store); /* closing rolls back an unfinished batch */
     free(store->dir);
     free(store->path);
+    free(store->version);
     free(store);
+}
+
+const char *dedup_store_version(const dedup_store *store)
+{
+    return store ? store->version : NULL;
 }
 
 const char *dedup_store_notice(const dedup_store *store)
@@ -621,7 +653,8 @@ static const uint8_t *blob_column(sqlite3_stmt *st, int col, int len)
 
 /* Decode the current row of get_stmt; 1 if every value is well-formed and
  * the checksum matches. */
-static int decode_row(sqlite3_stmt *st, const char *content_id, dedup_features *f)
+static int decode_row(sqlite3_stmt *st, const char *content_id, sqlite3_int64 version_key,
+                      dedup_features *f)
 {
     memset(f, 0, sizeof(*f));
     const uint8_t *p = blob_column(st, 0, HASH_BYTES);
@@ -644,7 +677,7 @@ static int decode_row(sqlite3_stmt *st, const char *content_id, dedup_features *
     get_pdq(&f->pdq, p);
     const uint8_t *stored = blob_column(st, 6, CHECKSUM_BYTES);
     uint8_t want[CHECKSUM_BYTES];
-    row_checksum(want, content_id, f);
+    row_checksum(want, content_id, version_key, f);
     return stored && memcmp(stored, want, CHECKSUM_BYTES) == 0;
 }
 
@@ -659,10 +692,10 @@ int dedup_store_get(dedup_store *store, const char *content_id, dedup_features *
         return status;
     sqlite3_stmt *st = store->get_stmt;
     sqlite3_bind_text(st, 1, content_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, DEDUP_FEATURE_VERSION);
+    sqlite3_bind_int64(st, 2, store->version_key);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        if (decode_row(st, content_id, out)) {
+        if (decode_row(st, content_id, store->version_key, out)) {
             *found = 1;
             sqlite3_reset(st);
             sqlite3_clear_bindings(st);
@@ -672,7 +705,7 @@ int dedup_store_get(dedup_store *store, const char *content_id, dedup_features *
          * next put replaces it), so only damage to the file itself matters. */
         sqlite3_stmt *del = store->del_stmt;
         sqlite3_bind_text(del, 1, content_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(del, 2, DEDUP_FEATURE_VERSION);
+        sqlite3_bind_int64(del, 2, store->version_key);
         sqlite3_bind_value(del, 3, sqlite3_column_value(st, 6));
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -694,16 +727,17 @@ int dedup_store_get(dedup_store *store, const char *content_id, dedup_features *
     return sql_error(store, rc, "cannot read cache", err);
 }
 
-static int bind_row(sqlite3_stmt *st, const char *content_id, const dedup_features *f)
+static int bind_row(sqlite3_stmt *st, const char *content_id, sqlite3_int64 version_key,
+                    const dedup_features *f)
 {
     uint8_t byte_hash[HASH_BYTES], pixel_hash[HASH_BYTES], pdq[PDQ_BYTES], sum[CHECKSUM_BYTES];
     put_hash(byte_hash, &f->byte_hash);
     put_hash(pixel_hash, &f->pixel_hash);
     put_pdq(pdq, &f->pdq);
-    row_checksum(sum, content_id, f);
+    row_checksum(sum, content_id, version_key, f);
     int rc = sqlite3_bind_text(st, 1, content_id, -1, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 2, DEDUP_FEATURE_VERSION);
+        rc = sqlite3_bind_int64(st, 2, version_key);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 3, byte_hash, HASH_BYTES, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
@@ -733,7 +767,7 @@ int dedup_store_put(dedup_store *store, const char *content_id, const dedup_feat
     /* One retry: after a rebuild the fresh file takes the row. */
     for (int attempt = 0;; attempt++) {
         sqlite3_stmt *st = store->put_stmt;
-        int rc = bind_row(st, content_id, features);
+        int rc = bind_row(st, content_id, store->version_key, features);
         if (rc == SQLITE_OK)
             rc = sqlite3_step(st);
         sqlite3_reset(st);

@@ -206,6 +206,107 @@ static void test_round_trip(void)
     sqlite3_close(db);
 }
 
+static dedup_store *open_version(const char *dir, const char *version)
+{
+    dedup_store *s = NULL;
+    dedup_error err;
+    dedup_error_clear(&err);
+    int rc = dedup_store_open_versioned(&s, dir, version, &err);
+    CHECK_EQ_INT(rc, 0);
+    if (rc != 0)
+        fprintf(stderr, "open %s (%s): %s\n", dir, version, err.msg);
+    return s;
+}
+
+static int sql_exec(const char *dir, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path_in(dir, "cache.sqlite"), &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Rows are keyed by the version text: features computed with another
+ * decoder or feature version are never returned, and both can live side by
+ * side (two builds sharing a repository do not evict each other). */
+static void test_versions(void)
+{
+    char dirbuf[DIR_MAX];
+    char *dir = make_subdir(dirbuf, "versions", 0);
+    const char *va = "features 2; libjpeg-turbo 2.1.5; libspng 0.7.3; libwebp 1.2.4; giflib 5.2.1";
+    const char *vb = "features 2; libjpeg-turbo 3.0.0; libspng 0.7.3; libwebp 1.2.4; giflib 5.2.1";
+    dedup_features a = sample(40, 1), b = sample(41, 0);
+    dedup_store *s = open_version(dir, va);
+    if (!s)
+        return;
+    CHECK(strcmp(dedup_store_version(s), va) == 0);
+    put_ok(s, "git:shared", &a);
+    put_ok(s, "git:only-a", &a);
+    dedup_store_close(s);
+
+    s = open_version(dir, vb);
+    if (!s)
+        return;
+    CHECK_EQ_INT(get_check(s, "git:shared", NULL), 0);
+    CHECK_EQ_INT(get_check(s, "git:only-a", NULL), 0);
+    put_ok(s, "git:shared", &b);
+    put_ok(s, "git:only-b", &b);
+    CHECK_EQ_INT(get_check(s, "git:shared", &b), 1);
+    dedup_store_close(s);
+
+    s = open_version(dir, va);
+    if (!s)
+        return;
+    CHECK_EQ_INT(get_check(s, "git:shared", &a), 1);
+    CHECK_EQ_INT(get_check(s, "git:only-a", &a), 1);
+    dedup_store_close(s);
+
+    /* A row moved under another version's key fails its checksum there. */
+    CHECK_EQ_INT(sql_exec(dir, "UPDATE features SET feature_version = (SELECT feature_version"
+                               " FROM features WHERE content_id = 'git:only-b')"
+                               " WHERE content_id = 'git:only-a'"),
+                 SQLITE_OK);
+    s = open_version(dir, vb);
+    if (s) {
+        CHECK_EQ_INT(get_check(s, "git:only-a", NULL), 0);
+        dedup_store_close(s);
+    }
+    s = open_version(dir, va);
+    if (s) {
+        CHECK_EQ_INT(get_check(s, "git:only-a", NULL), 0);
+        dedup_store_close(s);
+    }
+
+    /* The default version names the feature version and every decoder, and
+     * rows as git-dedup 0.1 keyed them (feature_version 1) are not read. */
+    s = open_ok(dir);
+    if (!s)
+        return;
+    char want[64];
+    snprintf(want, sizeof(want), "features %d; ", DEDUP_FEATURE_VERSION);
+    const char *v = dedup_store_version(s);
+    CHECK(v && strncmp(v, want, strlen(want)) == 0);
+    CHECK(v && strstr(v, "libjpeg-turbo ") && strstr(v, "libspng ") && strstr(v, "libwebp ") &&
+          strstr(v, "giflib "));
+    put_ok(s, "git:old", &a);
+    CHECK_EQ_INT(get_check(s, "git:old", &a), 1);
+    dedup_store_close(s);
+    CHECK_EQ_INT(sql_exec(dir, "UPDATE features SET feature_version = 1"
+                               " WHERE content_id = 'git:old'"),
+                 SQLITE_OK);
+    s = open_ok(dir);
+    if (!s)
+        return;
+    CHECK_EQ_INT(get_check(s, "git:old", NULL), 0);
+    dedup_store_close(s);
+
+    dedup_error err;
+    dedup_error_clear(&err);
+    CHECK_EQ_INT(dedup_store_open_versioned(&s, dir, "", &err), DEDUP_EINVAL);
+}
+
 static void test_batch(void)
 {
     char dirbuf[DIR_MAX];
@@ -705,6 +806,7 @@ int main(void)
     }
 
     test_round_trip();
+    test_versions();
     test_batch();
     test_garbage_file();
     test_foreign_db();
