@@ -129,8 +129,9 @@ int dedup_features_compute(dedup_features *out, const uint8_t *bytes, size_t len
 #define DEDUP_LOCAL_LEVELS 5
 /* At most this many keypoints per image: the blob stays under 8 KiB. */
 #define DEDUP_LOCAL_MAX_KEYPOINTS 212
-/* A keypoint is strong when its corner contrast (the largest FAST threshold
- * it passes, in grey levels) is at least this.  With fewer than
+/* A keypoint is strong when its corner contrast (how much brighter or darker
+ * than the centre its best 9-pixel arc of the FAST ring is, in grey levels)
+ * is at least this.  With fewer than
  * DEDUP_LOCAL_MIN_KEYPOINTS strong keypoints (flat images: sea, cloud, blank
  * frames, bokeh) an image is "not comparable": never matched by overlap. */
 #define DEDUP_LOCAL_STRONG_CONTRAST 8

@@ -1,0 +1,450 @@
+/*
+ * test_overlap.c - overlapping crops (issue 6) with real photographs cut by
+ * the test: a pair that shares about half its area is found with the right
+ * share and offset, also after re-encoding and a 0.75x rescale; a pair cut
+ * side by side is not, nor a checkerboard pair, nor a flat tile ("not
+ * comparable"); verdicts are deterministic; the descriptor index proposes
+ * the right partner.
+ *
+ * Every crop goes the way a file in a repository does: JPEG bytes, decoded
+ * at DEDUP_LOCAL_DECODE_SIDE, then dedup_local_compute.  Measured values are
+ * printed so the tolerances below can be judged against numbers.
+ */
+#include "dedup/decode.h"
+#include "dedup/features.h"
+#include "dedup/index.h"
+#include "dedup/match.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <turbojpeg.h>
+
+#define CROP 768
+
+/* Tolerances: the bench measures mean errors of ~0.001 in share and ~2
+ * pixels in offset; these leave room without letting a wrong fit pass. */
+#define SHARE_TOL 0.03
+#define OFFSET_TOL 4.0
+
+static dedup_decoder *decoder;
+
+static dedup_image new_image(int w, int h)
+{
+    dedup_image img;
+    memset(&img, 0, sizeof(img));
+    img.width = w;
+    img.height = h;
+    img.stride = (size_t)w * 3;
+    img.pixels = calloc((size_t)w * (size_t)h, 3);
+    img.full_resolution = 1;
+    img.source_width = w;
+    img.source_height = h;
+    if (!img.pixels)
+        dedup_test_fail(__FILE__, __LINE__, "out of memory for %dx%d", w, h);
+    return img;
+}
+
+static dedup_image crop(const dedup_image *src, int x, int y, int w, int h)
+{
+    dedup_image c = new_image(w, h);
+    for (int j = 0; j < h && c.pixels; j++)
+        memcpy(c.pixels + (size_t)j * c.stride, src->pixels + (size_t)(y + j) * src->stride + 3 * x,
+               (size_t)w * 3);
+    return c;
+}
+
+/* Area average to w x h (shrinking only), as an image editor would. */
+static dedup_image shrink(const dedup_image *s, int w, int h)
+{
+    dedup_image d = new_image(w, h);
+    const double fx = (double)s->width / w, fy = (double)s->height / h;
+    for (int y = 0; y < h && d.pixels; y++)
+        for (int x = 0; x < w; x++) {
+            double acc[3] = {0, 0, 0}, wsum = 0;
+            const double x0 = x * fx, x1 = (x + 1) * fx, y0 = y * fy, y1 = (y + 1) * fy;
+            for (int j = (int)y0; j < (int)ceil(y1) && j < s->height; j++) {
+                const double wy = fmin(j + 1, y1) - fmax(j, y0);
+                for (int i = (int)x0; i < (int)ceil(x1) && i < s->width; i++) {
+                    const double wgt = wy * (fmin(i + 1, x1) - fmax(i, x0));
+                    const uint8_t *p = s->pixels + (size_t)j * s->stride + 3 * i;
+                    for (int c = 0; c < 3; c++)
+                        acc[c] += wgt * p[c];
+                    wsum += wgt;
+                }
+            }
+            for (int c = 0; c < 3; c++)
+                d.pixels[(size_t)y * d.stride + 3 * x + c] = (uint8_t)(acc[c] / wsum + 0.5);
+        }
+    return d;
+}
+
+static int encode(const dedup_image *img, int quality, unsigned char **jpeg, unsigned long *len)
+{
+    tjhandle tj = tjInitCompress();
+    *jpeg = NULL;
+    *len = 0;
+    int rc = tj ? tjCompress2(tj, img->pixels, img->width, (int)img->stride, img->height, TJPF_RGB,
+                              jpeg, len, TJSAMP_420, quality, TJFLAG_ACCURATEDCT)
+                : -1;
+    if (rc)
+        dedup_test_fail(__FILE__, __LINE__, "tjCompress2 failed");
+    if (tj)
+        tjDestroy(tj);
+    return rc;
+}
+
+/* The image as a repository would hold it (JPEG at `quality`, re-encoded
+ * at `reencode` when non-zero), decoded and reduced to local features. */
+static int features_of(const dedup_image *img, int quality, int reencode, dedup_local_features *out)
+{
+    unsigned char *jpeg;
+    unsigned long len;
+    if (encode(img, quality, &jpeg, &len))
+        return -1;
+    dedup_error err;
+    dedup_error_clear(&err);
+    dedup_decode_options opts;
+    dedup_decode_options_init(&opts);
+    int rc;
+    if (reencode) {
+        dedup_image full;
+        opts.min_side = 0;
+        rc = dedup_decode_image(decoder, &full, jpeg, len, &opts, &err);
+        tjFree(jpeg);
+        if (rc) {
+            dedup_test_fail(__FILE__, __LINE__, "decode: %s", err.msg);
+            return rc;
+        }
+        rc = encode(&full, reencode, &jpeg, &len);
+        dedup_image_free(&full);
+        if (rc)
+            return rc;
+    }
+    dedup_image dec;
+    opts.min_side = DEDUP_LOCAL_DECODE_SIDE;
+    rc = dedup_decode_image(decoder, &dec, jpeg, len, &opts, &err);
+    tjFree(jpeg);
+    if (!rc) {
+        rc = dedup_local_compute(out, &dec, &err);
+        dedup_image_free(&dec);
+    }
+    if (rc)
+        dedup_test_fail(__FILE__, __LINE__, "features: %s", err.msg);
+    return rc;
+}
+
+static int load_photo(const char *name, dedup_image *img)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dedup_test_photo_dir(), name);
+    size_t len;
+    uint8_t *bytes = dedup_test_read_file(path, &len);
+    if (!bytes)
+        return -1;
+    dedup_error err;
+    dedup_error_clear(&err);
+    dedup_decode_options opts;
+    dedup_decode_options_init(&opts);
+    opts.min_side = 0;
+    int rc = dedup_decode_image(decoder, img, bytes, len, &opts, &err);
+    free(bytes);
+    if (rc)
+        dedup_test_fail(__FILE__, __LINE__, "%s: %s", name, err.msg);
+    return rc;
+}
+
+static dedup_overlap verify(const dedup_local_features *held_out, const dedup_local_features *train)
+{
+    dedup_overlap ov;
+    dedup_error err;
+    dedup_error_clear(&err);
+    if (dedup_overlap_verify(&ov, held_out, train, NULL, &err))
+        dedup_test_fail(__FILE__, __LINE__, "verify: %s", err.msg);
+    return ov;
+}
+
+static void print_overlap(const char *what, const dedup_overlap *ov)
+{
+    printf("  %-34s overlap %d share %.3f/%.3f offset (%.1f, %.1f) scale %.3f rot %.1f "
+           "inliers %u/%u: %s\n",
+           what, ov->is_overlap, ov->share_held_out, ov->share_train, ov->dx, ov->dy, ov->scale,
+           ov->rotation, ov->inliers, ov->matches, ov->reason);
+}
+
+static void expect_overlap(const char *what, const dedup_overlap *ov, double share, double dx,
+                           double dy, double scale)
+{
+    print_overlap(what, ov);
+    if (!ov->is_overlap) {
+        dedup_test_fail(__FILE__, __LINE__, "%s: overlap not found (%s)", what, ov->reason);
+        return;
+    }
+    if (fabs(ov->share_held_out - share) > SHARE_TOL)
+        dedup_test_fail(__FILE__, __LINE__, "%s: share %.3f, want %.3f", what, ov->share_held_out,
+                        share);
+    if (fabs(ov->dx - dx) > OFFSET_TOL || fabs(ov->dy - dy) > OFFSET_TOL)
+        dedup_test_fail(__FILE__, __LINE__, "%s: offset (%.1f, %.1f), want (%.1f, %.1f)", what,
+                        ov->dx, ov->dy, dx, dy);
+    if (fabs(ov->scale - scale) > 0.02 * scale)
+        dedup_test_fail(__FILE__, __LINE__, "%s: scale %.3f, want %.3f", what, ov->scale, scale);
+    if (fabs(ov->rotation) > 1.0)
+        dedup_test_fail(__FILE__, __LINE__, "%s: rotation %.2f degrees", what, ov->rotation);
+    CHECK(ov->held_out_comparable && ov->train_comparable && ov->consistent);
+}
+
+static void expect_no_overlap(const char *what, const dedup_overlap *ov)
+{
+    print_overlap(what, ov);
+    if (ov->is_overlap)
+        dedup_test_fail(__FILE__, __LINE__, "%s: claimed an overlap of %.3f", what,
+                        ov->share_held_out);
+}
+
+/* Shared features: the training crop of each photo, and an unrelated one. */
+static dedup_local_features train_crop[2], held[2], unrelated;
+
+/*
+ * One photo: the training crop at (x, y), the held-out crop shifted by
+ * (384, 17), so they share (768 - 384) * (768 - 17) / 768^2 = 48.9% of
+ * their area and the training crop's origin lies at (-384, -17) in the
+ * held-out one.
+ */
+static void test_photo_pair(int k, const char *name, int x, int y)
+{
+    dedup_image photo;
+    if (load_photo(name, &photo))
+        return;
+    const int ox = 384, oy = 17;
+    const double share = (double)(CROP - ox) * (CROP - oy) / ((double)CROP * CROP);
+    dedup_image a = crop(&photo, x, y, CROP, CROP);
+    dedup_image b = crop(&photo, x + ox, y + oy, CROP, CROP);
+    char what[128];
+    if (features_of(&a, 92, 0, &train_crop[k]) || features_of(&b, 92, 0, &held[k]))
+        goto out;
+    printf("  %s: %u and %u keypoints\n", name, train_crop[k].count, held[k].count);
+
+    snprintf(what, sizeof(what), "%s as stored", name);
+    dedup_overlap ov = verify(&held[k], &train_crop[k]);
+    expect_overlap(what, &ov, share, -ox, -oy, 1.0);
+    CHECK(fabs(ov.share_train - share) <= SHARE_TOL);
+
+    /* The other way round: the offset changes sign, the share does not. */
+    snprintf(what, sizeof(what), "%s, roles swapped", name);
+    ov = verify(&train_crop[k], &held[k]);
+    expect_overlap(what, &ov, share, ox, oy, 1.0);
+
+    /* Deterministic. */
+    dedup_overlap again = verify(&held[k], &train_crop[k]);
+    ov = verify(&held[k], &train_crop[k]);
+    CHECK(again.is_overlap == ov.is_overlap && again.inliers == ov.inliers &&
+          again.matches == ov.matches && again.dx == ov.dx && again.dy == ov.dy &&
+          again.scale == ov.scale && again.share_held_out == ov.share_held_out);
+
+    /* Re-encoded at quality 75 by whoever copied it. */
+    static dedup_local_features f;
+    snprintf(what, sizeof(what), "%s re-encoded q75", name);
+    if (!features_of(&b, 92, 75, &f)) {
+        ov = verify(&f, &train_crop[k]);
+        expect_overlap(what, &ov, share, -ox, -oy, 1.0);
+    }
+
+    /* Shrunk to 0.75x (576 pixels), and shrunk and re-encoded. */
+    dedup_image small = shrink(&b, CROP * 3 / 4, CROP * 3 / 4);
+    snprintf(what, sizeof(what), "%s at 0.75x", name);
+    if (!features_of(&small, 92, 0, &f)) {
+        ov = verify(&f, &train_crop[k]);
+        expect_overlap(what, &ov, share, -ox * 0.75, -oy * 0.75, 0.75);
+    }
+    snprintf(what, sizeof(what), "%s at 0.75x, re-encoded q75", name);
+    if (!features_of(&small, 92, 75, &f)) {
+        ov = verify(&f, &train_crop[k]);
+        expect_overlap(what, &ov, share, -ox * 0.75, -oy * 0.75, 0.75);
+    }
+    dedup_image_free(&small);
+
+    /* Side by side: touching, and with an 8-pixel gap, shifted along the
+     * seam.  They share no pixel. */
+    dedup_image right = crop(&photo, x + CROP, y + 40, CROP, CROP);
+    snprintf(what, sizeof(what), "%s adjacent, touching", name);
+    if (!features_of(&right, 92, 0, &f)) {
+        ov = verify(&f, &train_crop[k]);
+        expect_no_overlap(what, &ov);
+    }
+    dedup_image_free(&right);
+    right = crop(&photo, x + CROP + 8, y - 30, CROP, CROP);
+    snprintf(what, sizeof(what), "%s adjacent, 8-pixel gap", name);
+    if (!features_of(&right, 75, 0, &f)) {
+        ov = verify(&f, &train_crop[k]);
+        expect_no_overlap(what, &ov);
+    }
+    dedup_image_free(&right);
+out:
+    dedup_image_free(&a);
+    dedup_image_free(&b);
+    dedup_image_free(&photo);
+}
+
+static void test_unrelated(void)
+{
+    dedup_image photo;
+    if (load_photo("Wood.jpg", &photo))
+        return;
+    dedup_image c = crop(&photo, 900, 500, CROP, CROP);
+    if (!features_of(&c, 92, 0, &unrelated)) {
+        dedup_overlap ov = verify(&unrelated, &train_crop[0]);
+        expect_no_overlap("unrelated photos", &ov);
+        ov = verify(&held[1], &train_crop[0]);
+        expect_no_overlap("two different photos", &ov);
+    }
+    dedup_image_free(&c);
+    dedup_image_free(&photo);
+}
+
+/* Two crops of one large checkerboard (with a little noise), overlapping
+ * or not: every corner looks like every other, so no fit may be claimed. */
+static void test_checkerboard(void)
+{
+    dedup_image board = new_image(2048, 1536);
+    uint32_t seed = 7;
+    for (int y = 0; y < board.height && board.pixels; y++)
+        for (int x = 0; x < board.width; x++) {
+            seed = seed * 1664525u + 1013904223u;
+            const int v = (((x / 32) + (y / 32)) & 1 ? 210 : 40) + (int)(seed >> 29) - 4;
+            memset(board.pixels + (size_t)y * board.stride + 3 * x, v, 3);
+        }
+    static dedup_local_features fa, fb;
+    dedup_image a = crop(&board, 10, 10, CROP, CROP);
+    dedup_image b = crop(&board, 1100, 700, CROP, CROP);
+    dedup_image c = crop(&board, 300, 150, CROP, CROP);
+    if (!features_of(&a, 92, 0, &fa) && !features_of(&b, 92, 0, &fb)) {
+        dedup_overlap ov = verify(&fb, &fa);
+        expect_no_overlap("checkerboard, apart", &ov);
+        if (!features_of(&c, 92, 0, &fb)) {
+            ov = verify(&fb, &fa);
+            expect_no_overlap("checkerboard, overlapping", &ov);
+        }
+    }
+    dedup_image_free(&a);
+    dedup_image_free(&b);
+    dedup_image_free(&c);
+    dedup_image_free(&board);
+}
+
+static void test_flat(void)
+{
+    /* Open sea with a little noise: too few keypoints to compare. */
+    dedup_image sea = new_image(CROP, CROP);
+    uint32_t seed = 3;
+    for (size_t i = 0; sea.pixels && i < (size_t)CROP * CROP; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        const int n = (int)(seed >> 30) - 2;
+        sea.pixels[3 * i] = (uint8_t)(25 + n);
+        sea.pixels[3 * i + 1] = (uint8_t)(70 + n);
+        sea.pixels[3 * i + 2] = (uint8_t)(120 + n);
+    }
+    static dedup_local_features f;
+    if (!features_of(&sea, 75, 0, &f)) {
+        CHECK(!dedup_local_comparable(&f));
+        dedup_overlap ov = verify(&f, &train_crop[0]);
+        print_overlap("flat sea vs photo", &ov);
+        CHECK(!ov.held_out_comparable && ov.train_comparable);
+        CHECK(!ov.is_overlap && !ov.consistent);
+        ov = verify(&f, &f);
+        CHECK(!ov.held_out_comparable && !ov.train_comparable && !ov.is_overlap);
+    }
+    dedup_image_free(&sea);
+}
+
+static void test_index(void)
+{
+    if (!train_crop[0].count || !train_crop[1].count || !unrelated.count)
+        return;
+    /* Ids are positions; NULL entries (no features) are allowed. */
+    const dedup_local_features *train[5] = {&unrelated, NULL, &train_crop[1], &train_crop[0],
+                                            &held[1]};
+    dedup_desc_index *idx;
+    dedup_error err;
+    dedup_error_clear(&err);
+    CHECK_EQ_INT(dedup_desc_index_new(&idx, train, 5, &err), 0);
+    CHECK_EQ_INT(dedup_desc_index_count(idx),
+                 unrelated.count + train_crop[1].count + train_crop[0].count + held[1].count);
+    dedup_desc_candidates cand;
+    dedup_desc_candidates_init(&cand);
+    CHECK_EQ_INT(dedup_desc_index_query(idx, &held[0], NULL, &cand, &err), 0);
+    printf("  index: %zu candidates for the held-out crop:", cand.len);
+    for (size_t i = 0; i < cand.len; i++)
+        printf(" %u (%u votes, score %.1f)", cand.items[i].image, cand.items[i].votes,
+               cand.items[i].score);
+    printf("\n");
+    CHECK(cand.len >= 1);
+    if (cand.len >= 1)
+        CHECK_EQ_INT(cand.items[0].image, 3);
+    for (size_t i = 0; i < cand.len; i++)
+        CHECK(cand.items[i].image != 1);
+    /* The other photo's pair: its training crop (2) before everything else. */
+    CHECK_EQ_INT(dedup_desc_index_query(idx, &held[1], NULL, &cand, &err), 0);
+    CHECK(cand.len >= 1);
+    if (cand.len >= 1)
+        CHECK(cand.items[0].image == 4 || cand.items[0].image == 2);
+    dedup_desc_index_free(idx);
+
+    /* Enough images for the hash tables (4096 keypoints and more): the
+     * same answer as the scan for a true partner. */
+    enum { MANY = 30 };
+    const dedup_local_features *many[MANY];
+    for (int i = 0; i < MANY; i++)
+        many[i] = i == 17 ? &train_crop[0] : i % 2 ? &unrelated : &train_crop[1];
+    CHECK_EQ_INT(dedup_desc_index_new(&idx, many, MANY, &err), 0);
+    CHECK(dedup_desc_index_count(idx) >= 4096);
+    CHECK_EQ_INT(dedup_desc_index_query(idx, &held[0], NULL, &cand, &err), 0);
+    CHECK(cand.len >= 1);
+    if (cand.len >= 1)
+        CHECK_EQ_INT(cand.items[0].image, 17);
+    dedup_desc_index_free(idx);
+
+    /* An empty index answers with nothing. */
+    CHECK_EQ_INT(dedup_desc_index_new(&idx, NULL, 0, &err), 0);
+    CHECK_EQ_INT(dedup_desc_index_query(idx, &held[0], NULL, &cand, &err), 0);
+    CHECK_EQ_INT(cand.len, 0);
+    dedup_desc_index_free(idx);
+    dedup_desc_candidates_free(&cand);
+}
+
+static void test_bad_arguments(void)
+{
+    dedup_overlap ov;
+    dedup_error err;
+    dedup_error_clear(&err);
+    CHECK_EQ_INT(dedup_overlap_verify(NULL, &held[0], &held[0], NULL, &err), DEDUP_EINVAL);
+    CHECK_EQ_INT(dedup_overlap_verify(&ov, NULL, &held[0], NULL, &err), DEDUP_EINVAL);
+    static dedup_local_features bogus;
+    memset(&bogus, 0, sizeof(bogus));
+    bogus.count = DEDUP_LOCAL_MAX_KEYPOINTS + 1;
+    CHECK_EQ_INT(dedup_overlap_verify(&ov, &bogus, &held[0], NULL, &err), DEDUP_EINVAL);
+    dedup_desc_index *idx;
+    CHECK_EQ_INT(dedup_desc_index_new(NULL, NULL, 0, &err), DEDUP_EINVAL);
+    CHECK_EQ_INT(dedup_desc_index_new(&idx, NULL, 3, &err), DEDUP_EINVAL);
+}
+
+int main(void)
+{
+    dedup_error err;
+    dedup_error_clear(&err);
+    if (dedup_decoder_new(&decoder, &err)) {
+        fprintf(stderr, "decoder: %s\n", err.msg);
+        return 1;
+    }
+    test_photo_pair(0, "Dune.jpg", 60, 150);
+    test_photo_pair(1, "Garden.jpg", 1000, 300);
+    test_unrelated();
+    test_checkerboard();
+    test_flat();
+    test_index();
+    test_bad_arguments();
+    dedup_decoder_free(decoder);
+    return dedup_test_finish("test_overlap");
+}
