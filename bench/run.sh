@@ -4,7 +4,9 @@
 #   1. hashing real JPEG photos vs. `djpeg -scale 1/8` decoding the same files;
 #   2. the Hamming index vs. brute force at 100k codes, radius 31;
 #   3. peak memory of `git dedup check --all` as the dataset grows;
-#   4. a commit that stages no image (the fast path) vs. one that stages one.
+#   4. a commit that stages no image (the fast path) vs. one that stages one;
+#   5. images/s from one tar shard vs. the same images as files (in process,
+#      bench_archive), then `git dedup check --all` on both as repositories.
 # usage: bench/run.sh [build-dir]   (default: build-bench, configured Release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,3 +69,30 @@ echo "git status (for scale):         $gitst"
 jpegtran -crop 320x240+11+7 -outfile "$repo/test/new.jpg" "$big"; git -C "$repo" add test/new.jpg
 one=$(cd "$repo" && "$bin/bench/bench_spawn" 1 git-dedup check)
 echo "check, one new test image:      $one"
+
+echo
+echo "== 5. a tar shard vs. the same images as files"
+"$bin/bench/bench_archive" 1000
+# End to end, cold cache: 500 small images as blobs in train/, and as one tar shard.
+shard=$work/shard
+mkdir -p "$shard/files"
+for ((i = 0; i < 500; i++)); do
+  x=$(( (i * 37) % 1600 )); y=$(( (i * 53) % 840 ))
+  jpegtran -crop 320x240+$x+$y -outfile "$shard/files/img$i.jpg" "$big"
+done
+for kind in files tar; do
+  dir=$work/repo-$kind
+  git init -q -b main "$dir"
+  mkdir -p "$dir/train"
+  if [ "$kind" = files ]; then
+    cp "$shard"/files/*.jpg "$dir/train/"
+  else
+    tar -cf "$dir/train/shard-000.tar" -C "$shard/files" .
+  fi
+  git -C "$dir" add -A
+  git -C "$dir" -c user.name=bench -c user.email=bench@example.invalid \
+    -c core.hooksPath=/dev/null commit -q -m dataset
+  t=$(cd "$dir" && rm -rf .git/dedup && "$bin/bench/bench_spawn" 1 git-dedup check --all)
+  ms=$(echo "$t" | sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p')
+  echo "check --all, 500 images as $kind (cold cache): $t  => $(awk -v ms="$ms" 'BEGIN { printf "%.0f", 500 * 1000 / ms }') images/s"
+done

@@ -13,6 +13,8 @@ packages=(
   clang libclang-rt-14-dev
   # tests and demo: real git clients, JPEG tools, real photographs
   sqlite3 pre-commit libjpeg-turbo-progs webp mate-backgrounds
+  # tests of images in Git LFS and in tar/zip shards: the real git-lfs client, zip, zstd
+  git-lfs zip zstd
   plasma-workspace-wallpapers # bench/bench_overlap.c: more large real photographs
 )
 

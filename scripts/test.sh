@@ -13,14 +13,17 @@ echo "== build (RelWithDebInfo, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDEDUP_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 echo "== tests"
-(cd build && ctest --output-on-failure -j"$jobs")
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+(cd build && ctest --output-on-failure -j"$jobs") | tee "$log_dir/ctest-normal.log"
 
 echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDEDUP_WERROR=ON -DDEDUP_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== tests under sanitizers"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs") |
+  tee "$log_dir/ctest-asan.log"
 
 # Every libFuzzer target in tests/fuzz, from its seed corpus, for
 # DEDUP_FUZZ_SECONDS each (default 60), as many at once as there are cores.
@@ -70,3 +73,13 @@ if [ "$fuzz_failed" -ne 0 ]; then
   echo "fuzz: a target failed (see above)"
   exit 1
 fi
+
+# One closing line for the whole run: ctest cases of both builds plus fuzz
+# targets (each stage above already stopped the script on any failure).
+ctest_passed=0
+for log in "$log_dir"/ctest-*.log; do
+  n=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$log" | tail -1)
+  [ -n "$n" ] && ctest_passed=$((ctest_passed + ${n% *} - ${n#* }))
+done
+fuzz_targets=$(ls tests/fuzz/fuzz_*.c | wc -l)
+echo "tests: $((ctest_passed + fuzz_targets)) passed, 0 failed"

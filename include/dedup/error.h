@@ -25,7 +25,8 @@ typedef enum {
     DEDUP_ETOOBIG = -6,     /* input exceeds a configured cap (pixels, bytes) */
     DEDUP_EREPO = -7,       /* repository could not be opened or read */
     DEDUP_ECONFIG = -8,     /* configuration value is invalid */
-    DEDUP_ECORRUPT = -9     /* a cache or index file is damaged */
+    DEDUP_ECORRUPT = -9,    /* a cache or index file is damaged */
+    DEDUP_EMISSING = -10    /* stored elsewhere and not here: an LFS or DVC object not fetched */
 } dedup_status;
 
 #define DEDUP_ERROR_MSG_MAX 1024

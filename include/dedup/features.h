@@ -27,7 +27,7 @@ extern "C" {
 /* Bump whenever any stored feature would be computed differently.  2: decoding
  * applies EXIF orientation, reads CMYK, scales 16-bit PNG samples with
  * rounding, and adds WebP and GIF. */
-#define DEDUP_FEATURE_VERSION 2
+#define DEDUP_FEATURE_VERSION 3
 
 /* Below this quality the perceptual hash is noise (flat or near-blank images):
  * such images are matched by exact keys only. */
@@ -89,17 +89,6 @@ dedup_hash128 dedup_pixel_hash(const dedup_image *img);
 /* Lower-case hex of a 128-bit hash; out must hold 33 bytes. */
 void dedup_hash128_hex(const dedup_hash128 *h, char out[33]);
 
-typedef struct {
-    dedup_hash128 byte_hash;
-    int has_pixel_hash;
-    dedup_hash128 pixel_hash;
-    int width, height; /* of the image as stored */
-    dedup_pdq pdq;
-} dedup_features;
-
-/* Everything above for one image: bytes are the stored file, img its decode. */
-int dedup_features_compute(dedup_features *out, const uint8_t *bytes, size_t len,
-                           const dedup_image *img, dedup_error *err);
 
 /* ==== Local features: overlapping crops (issue 6) ======================
  *
@@ -194,6 +183,21 @@ int dedup_local_serialize(uint8_t *out, size_t cap, size_t *written, const dedup
 int dedup_local_parse(dedup_local_features *out, const uint8_t *blob, size_t len, dedup_error *err);
 
 /* ==== end of local features ============================================ */
+
+/* All the features the cache keeps for one image. */
+typedef struct {
+    dedup_hash128 byte_hash;
+    int has_pixel_hash;
+    dedup_hash128 pixel_hash;
+    int width, height; /* of the image as stored */
+    dedup_pdq pdq;
+    /* keypoints for overlap detection, from the same decode */
+    dedup_local_features local;
+} dedup_features;
+
+/* Everything above (and the local features below) for one image: bytes are the stored file, img its decode. */
+int dedup_features_compute(dedup_features *out, const uint8_t *bytes, size_t len,
+                           const dedup_image *img, dedup_error *err);
 
 #ifdef __cplusplus
 }

@@ -97,6 +97,11 @@ typedef struct {
     unsigned max_distance; /* a keypoint within this Hamming distance votes (default 56) */
     unsigned min_votes;    /* candidates need at least this many votes (default 5) */
     size_t max_candidates; /* keep at most this many, best first (default 16; 0: all) */
+    /* Keypoints of this image take no part (default UINT32_MAX: none).  An
+     * image queried against an index that holds it would otherwise match
+     * itself at distance 0, and every vote for a real partner would lose
+     * to the self-match. */
+    uint32_t exclude_image;
 } dedup_desc_query_options;
 
 void dedup_desc_query_options_init(dedup_desc_query_options *opts);

@@ -18,6 +18,7 @@
 #include "dedup/error.h"
 #include "dedup/features.h"
 #include "dedup/repo.h"
+#include "dedup/source.h"
 #include "dedup/store.h"
 
 #ifdef __cplusplus
@@ -29,12 +30,13 @@ typedef enum {
     DEDUP_MATCH_SYMLINK = 0, /* a symbolic link in one split to the image in the other */
     DEDUP_MATCH_EXACT_BYTES,
     DEDUP_MATCH_SAME_PIXELS,
-    DEDUP_MATCH_NEAR_DUPLICATE
+    DEDUP_MATCH_NEAR_DUPLICATE,
+    DEDUP_MATCH_OVERLAP /* crops that share part of one scene (local features) */
 } dedup_match_kind;
 
-/* "symlink", "exact_bytes", "same_pixels", "near_duplicate" (JSON). */
+/* "symlink", "exact_bytes", "same_pixels", "near_duplicate", "overlap" (JSON). */
 const char *dedup_match_kind_name(dedup_match_kind kind);
-/* "symbolic link", "exact bytes", "same pixels", "near duplicate" (text). */
+/* "symbolic link", "exact bytes", "same pixels", "near duplicate", "overlap" (text). */
 const char *dedup_match_kind_label(dedup_match_kind kind);
 
 /*
@@ -50,6 +52,13 @@ typedef struct {
     dedup_match_kind kind;
     dedup_transform transform; /* the held-out image is the training image after this */
     unsigned distance;         /* Hamming distance of the perceptual hashes (0 for exact) */
+    /* DEDUP_MATCH_OVERLAP only: the share of each image the other covers
+     * (0..1); (dx, dy) is where the held-out image's top-left corner lies in
+     * the training image, in its full-size pixels; held-out = scale *
+     * rotate(rotation degrees, clockwise) * train + offset. */
+    double share_held_out, share_train;
+    double dx, dy, scale, rotation;
+    unsigned inliers;
 } dedup_leak;
 
 typedef struct {
@@ -63,6 +72,11 @@ typedef struct {
      * default: that of dedup_decode_options_init). */
     uint64_t max_pixels;
     int check_held_out_pairs; /* also compare held-out splits with each other (default 0) */
+    int overlap;         /* look for overlapping crops with local features (default 1) */
+    double min_overlap;  /* an overlap counts from this share of the held-out image (0.20) */
+    /* Where bytes come from: size caps, archive caps, and whether an LFS or
+     * DVC object that is not here fails the check (default: it does). */
+    dedup_source_options source;
 } dedup_match_options;
 
 typedef struct {
@@ -75,6 +89,7 @@ typedef struct {
     size_t checked;     /* images whose features took part */
     size_t decoded;     /* of those, decoded in this run (not in the cache) */
     size_t low_quality; /* of those, too flat for the perceptual hash: exact keys only */
+    size_t not_comparable; /* of those, too flat for local features: never matched by overlap */
 } dedup_result;
 
 void dedup_match_options_init(dedup_match_options *opts);
@@ -83,8 +98,12 @@ void dedup_match_options_init(dedup_match_options *opts);
  * Check `items` (from dedup_repo_collect).  `store` may be NULL (no cache).
  * Unreadable images are listed in the result, not returned as errors; an
  * error return means the check itself could not run (e.g. out of memory).
+ * Archives (tar and zip shards) are read once each, and their image
+ * members are appended to `items` as they are read, so that leaks and
+ * unreadable entries can name them ("shard.tar:a/b.jpg").  A missing LFS
+ * or DVC object with opts->source.*_missing_warn is a note, not unreadable.
  */
-int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_list *items,
+int dedup_match_check(dedup_repo *repo, dedup_store *store, dedup_item_list *items,
                       const dedup_match_options *opts, dedup_result *out, dedup_error *err);
 
 void dedup_result_free(dedup_result *result);

@@ -20,6 +20,7 @@
 #define DEDUP_REPO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <git2.h>
 
@@ -80,6 +81,12 @@ dedup_split dedup_split_from_name(const char *name, size_t len);
  * bytes: an extension only decides what we look at. */
 int dedup_path_is_image(const char *path);
 
+/* Whether the path names a tar or zip shard by its extension (.tar, .tar.gz,
+ * .tgz, .tar.zst, .tar.zstd, .tzst, .tar.xz, .txz, .tar.bz2, .tbz2,
+ * .tar.lz4, .zip; any case).  An archive in a split is a dataset of its own:
+ * its image members are images of that split (the source layer reads them). */
+int dedup_path_is_archive(const char *path);
+
 typedef struct dedup_repo dedup_repo;
 
 /* Open the repository that git would use from the current directory and environment. */
@@ -99,6 +106,9 @@ const char *dedup_repo_common_dir(dedup_repo *repo);
  */
 int dedup_repo_config_int(dedup_repo *repo, const char *key, int min, int max, int def, int *out,
                           dedup_error *err);
+/* The same for 64-bit values (byte counts), with git's k/m/g suffixes. */
+int dedup_repo_config_int64(dedup_repo *repo, const char *key, int64_t min, int64_t max,
+                            int64_t def, int64_t *out, dedup_error *err);
 /* Returns a malloc'd copy of the value, or NULL in *out when unset. */
 int dedup_repo_config_string(dedup_repo *repo, const char *key, char **out, dedup_error *err);
 int dedup_repo_config_bool(dedup_repo *repo, const char *key, int def, int *out, dedup_error *err);
@@ -121,12 +131,30 @@ int dedup_repo_config_multi(dedup_repo *repo, const char *key, char ***out, size
 /* A symlink's target path cannot be resolved to an image in the tree. */
 #define DEDUP_ITEM_NO_LINK ((size_t)-1)
 
+/*
+ * Where an item's bytes are kept.  The repo layer lists blobs (which the
+ * source layer may find to be Git LFS pointers: that can only be known by
+ * reading them) and DVC-tracked files; archive members are added by the
+ * check as it streams their archive (dedup_item_list_add_member).
+ */
+typedef enum {
+    DEDUP_STORAGE_BLOB = 0, /* a git blob, `oid` (a plain file or an LFS pointer) */
+    DEDUP_STORAGE_LFS,      /* a Git LFS object (only as the source layer resolves a blob) */
+    DEDUP_STORAGE_DVC,      /* a file in DVC's cache: `object` is its md5, `file` its path */
+    DEDUP_STORAGE_MEMBER    /* a member of the archive item `parent`, named `member` */
+} dedup_storage;
+
+/* "blob", "lfs", "dvc", "member" (JSON). */
+const char *dedup_storage_name(dedup_storage storage);
+
 typedef struct {
-    char *path;        /* repository-relative, '/'-separated, as git stores it */
+    char *path;        /* repository-relative, '/'-separated, as git stores it; for an
+                          archive member "<archive path>:<member name>" */
     const char *split; /* the split's name as configured (owned by the list) */
     dedup_role role;
     unsigned rank; /* 0 for training splits; 1 + position in dedup.heldOutSplits */
-    git_oid oid;   /* the blob holding the image (a symlink's: its target's) */
+    git_oid oid;   /* the blob holding the image (a symlink's: its target's); zero for
+                      DVC items and members */
     int is_new;    /* added or changed by what is being checked */
     char *label;   /* a manifest's label column, NULL if none */
     /* A symbolic link (never followed on disk: its target is looked up in
@@ -135,6 +163,17 @@ typedef struct {
     int is_symlink;
     size_t link;
     char *problem; /* non-NULL: the item cannot be checked, and this says why */
+    /* The problem is an object that is stored elsewhere and not fetched
+     * here (a DVC directory listing not in the cache): dedup.dvcMissing
+     * decides whether it fails the check. */
+    int missing;
+    dedup_storage storage;
+    int is_archive; /* a tar/zip shard (by name): its image members are the images */
+    char *object;   /* DVC: the md5 (32 lower-case hex digits, validated) */
+    char *file;     /* DVC: the cache file that holds (or would hold) the bytes */
+    uint64_t size;  /* DVC: the size the .dvc file states, 0 when it does not */
+    size_t parent;  /* member: index of its archive item */
+    char *member;   /* member: its name in the archive */
 } dedup_item;
 
 typedef struct {
@@ -149,6 +188,16 @@ typedef struct {
 } dedup_item_list;
 
 void dedup_item_list_free(dedup_item_list *list);
+
+/*
+ * Append a member of archive item `archive` (which must not be a member
+ * itself): path "<archive path>:<member>", the archive's split, role, rank,
+ * label and newness.  `problem` (may be NULL) says why it cannot be
+ * checked.  The list's items may move: indexes stay valid, pointers do not.
+ * *index is the new item's index.
+ */
+int dedup_item_list_add_member(dedup_item_list *list, size_t archive, const char *member,
+                               const char *problem, size_t *index, dedup_error *err);
 
 typedef enum {
     DEDUP_SCOPE_STAGED, /* the index against HEAD (unborn HEAD = empty tree) */
@@ -254,6 +303,61 @@ int dedup_manifest_parse_yolo(dedup_manifest *out, const char *buf, size_t len, 
  * NULL) for an absolute path or one that leaves the repository.
  */
 char *dedup_manifest_normalise(const char *base, const char *path);
+
+/* ==== DVC: pure parsers over a buffer ===================================
+ *
+ * Images tracked by DVC are not in git at all: git holds a .dvc file or a
+ * dvc.lock that names each output by path and md5, and the bytes are in
+ * DVC's cache.  These parsers read those files (YAML, with libyaml) and a
+ * tracked directory's listing (<md5>.dir, JSON, with yajl).  Like the
+ * manifest parsers they take the whole file (not NUL-terminated) and `name`
+ * for messages "<name>:<line>: <reason>"; a failed parse leaves *out empty.
+ * md5 values are validated (32 lower-case hex digits) before anyone can
+ * make a path of them.
+ */
+
+typedef struct {
+    char *path;    /* as written: relative to the .dvc or dvc.lock file's folder */
+    char md5[33];  /* 32 lower-case hex digits, NUL-terminated */
+    int is_dir;    /* the md5 was "<md5>.dir": a tracked directory */
+    uint64_t size; /* as stated ("size:"), 0 when absent */
+    size_t line;
+} dedup_dvc_out;
+
+typedef struct {
+    dedup_dvc_out *outs;
+    size_t count, cap;
+} dedup_dvc_file;
+
+/*
+ * A .dvc file (is_lock 0: a mapping with "outs:") or a dvc.lock (is_lock 1:
+ * "stages:" <name>: {"outs": [...]}, or the old layout with the stages at
+ * the top).  Outputs without an md5 (cache: false) are not kept; deps are
+ * inputs, tracked by whoever made them, and are not read.
+ */
+int dedup_dvc_parse(dedup_dvc_file *out, const char *buf, size_t len, int is_lock, const char *name,
+                    dedup_error *err);
+void dedup_dvc_file_free(dedup_dvc_file *f);
+
+typedef struct {
+    char *relpath; /* as written, relative to the tracked directory */
+    char md5[33];
+} dedup_dvc_entry;
+
+typedef struct {
+    dedup_dvc_entry *entries;
+    size_t count, cap;
+} dedup_dvc_dir;
+
+/* A directory listing: a JSON array of {"md5": "...", "relpath": "..."}
+ * (other members are ignored). */
+int dedup_dvc_parse_dir(dedup_dvc_dir *out, const char *buf, size_t len, const char *name,
+                        dedup_error *err);
+void dedup_dvc_dir_free(dedup_dvc_dir *d);
+
+/* cache.dir from a DVC config file (INI: "[cache]" then "dir = <path>");
+ * *out is malloc'd, NULL when the file does not set it. */
+int dedup_dvc_config_cache_dir(char **out, const char *buf, size_t len, dedup_error *err);
 
 #ifdef __cplusplus
 }

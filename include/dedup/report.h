@@ -47,6 +47,9 @@ typedef struct {
 int dedup_report_write(FILE *out, const dedup_item_list *items, const dedup_result *result,
                        const dedup_report_options *opts, dedup_error *err);
 
+/* Write s as a JSON string (quoted, escaped, invalid UTF-8 as U+FFFD). */
+void dedup_report_json_string(FILE *out, const char *s);
+
 /* Append `path` to `out` quoted as git quotes it (only when it needs quoting). */
 void dedup_report_quote_path(FILE *out, const char *path, int quote_non_ascii);
 

@@ -43,12 +43,43 @@ static const char usage_text[] =
     "\n"
     "Config (git config, or a committed .gitdedup; see the README for all keys):\n"
     "dedup.threshold (0-255, default 31), dedup.unreadable (fail|warn),\n"
-    "dedup.maxPixels (largest image decoded, default 178956970; k/m/g suffixes).\n";
+    "dedup.maxPixels (largest image decoded, default 178956970; k/m/g suffixes),\n"
+    "dedup.overlap (look for overlapping crops, default true),\n"
+    "dedup.minOverlap (percent of the held-out image, 1-100, default 20),\n"
+    "dedup.lfsMissing, dedup.dvcMissing (fail|warn: an LFS or DVC object not fetched),\n"
+    "dedup.maxBlobBytes (largest plain git blob read, default 256m; larger: use LFS).\n";
+
+/* Messages quote paths and values from the dataset's own files: a control
+ * character there must not reach the terminal as one. */
+static void print_escaped(FILE *out, const char *msg)
+{
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\%03o", *p);
+        else
+            fputc(*p, out);
+    }
+}
 
 static int fail(const dedup_error *err)
 {
-    fprintf(stderr, "git-dedup: error: %s\n", err->msg);
+    fputs("git-dedup: error: ", stderr);
+    print_escaped(stderr, err->msg);
+    fputc('\n', stderr);
     return DEDUP_EXIT_ERROR;
+}
+
+/* With --format json a failed check still prints one JSON object, so a CI
+ * step that parses stdout sees why instead of empty input. */
+static int fail_check(const dedup_error *err, dedup_report_style style)
+{
+    if (style == DEDUP_REPORT_JSON) {
+        printf("{\"version\":1,\"error\":");
+        dedup_report_json_string(stdout, err->msg);
+        printf(",\"summary\":{\"exit_code\":%d}}\n", DEDUP_EXIT_ERROR);
+        fflush(stdout);
+    }
+    return fail(err);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -119,6 +150,8 @@ typedef struct {
     int quote_paths;
     uint64_t max_pixels;
     int held_out_pairs;
+    int overlap;
+    int min_overlap_percent;
 } check_config;
 
 static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
@@ -139,6 +172,13 @@ static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
     if (rc)
         return rc;
     cfg->max_pixels = (uint64_t)max_pixels;
+    rc = dedup_repo_config_bool(repo, "dedup.overlap", 1, &cfg->overlap, err);
+    if (rc == 0)
+        rc = dedup_repo_config_int(repo, "dedup.minOverlap", 1, 100,
+                                   (int)(100 * defaults.min_overlap + 0.5),
+                                   &cfg->min_overlap_percent, err);
+    if (rc)
+        return rc;
     char *mode = NULL;
     if ((rc = dedup_repo_config_string(repo, "dedup.unreadable", &mode, err)))
         return rc;
@@ -195,7 +235,7 @@ static int cmd_check(int argc, char **argv)
     dedup_error_clear(&err);
     dedup_repo *repo = NULL;
     if (dedup_repo_open(&repo, &err))
-        return fail(&err);
+        return fail_check(&err, args.style);
     check_config cfg;
     dedup_item_list items = {0};
     int relevant = 0;
@@ -204,7 +244,7 @@ static int cmd_check(int argc, char **argv)
         read_config(repo, &cfg, &err)) {
         dedup_item_list_free(&items);
         dedup_repo_free(repo);
-        return fail(&err);
+        return fail_check(&err, args.style);
     }
     dedup_report_options ro = {args.style,          cfg.quote_paths,
                                cfg.unreadable_warn, mode_names[args.scope],
@@ -224,7 +264,7 @@ static int cmd_check(int argc, char **argv)
                                                      : "");
         dedup_item_list_free(&items);
         dedup_repo_free(repo);
-        return rc ? fail(&err) : DEDUP_EXIT_OK;
+        return rc ? fail_check(&err, args.style) : DEDUP_EXIT_OK;
     }
     dedup_store *store = NULL;
     open_cache(repo, &store);
@@ -233,16 +273,25 @@ static int cmd_check(int argc, char **argv)
     mo.threshold = cfg.threshold;
     mo.max_pixels = cfg.max_pixels;
     mo.check_held_out_pairs = cfg.held_out_pairs;
-    rc = dedup_match_check(repo, store, &items, &mo, &result, &err);
+    /* --range runs in CI, which can fetch LFS and DVC objects: a missing one
+     * fails there by default.  Elsewhere it warns: at a commit, and in a
+     * server's pre-receive hook (git sets GIT_QUARANTINE_PATH there), whose
+     * LFS objects live on the LFS server. */
+    int missing_fails = args.scope == DEDUP_SCOPE_RANGE && !getenv("GIT_QUARANTINE_PATH");
+    mo.overlap = cfg.overlap;
+    mo.min_overlap = cfg.min_overlap_percent / 100.0;
+    rc = dedup_source_config(repo, missing_fails, &mo.source, &err);
+    if (rc == 0)
+        rc = dedup_match_check(repo, store, &items, &mo, &result, &err);
     int code;
     if (rc) {
-        code = fail(&err);
+        code = fail_check(&err, args.style);
     } else {
         for (size_t i = 0; i < result.note_count; i++)
             fprintf(stderr, "git-dedup: warning: %s\n", result.notes[i]);
         ro.exit_code = code = exit_code_for(&result, &cfg);
         if (dedup_report_write(stdout, &items, &result, &ro, &err))
-            code = fail(&err);
+            code = fail_check(&err, args.style);
     }
     dedup_result_free(&result);
     dedup_store_close(store);

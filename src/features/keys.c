@@ -80,5 +80,5 @@ int dedup_features_compute(dedup_features *out, const uint8_t *bytes, size_t len
     /* Images built in memory may not say how they were stored. */
     out->width = img->source_width > 0 ? img->source_width : img->width;
     out->height = img->source_height > 0 ? img->source_height : img->height;
-    return 0;
+    return dedup_local_compute(&out->local, img, err);
 }

@@ -71,6 +71,7 @@ void dedup_desc_query_options_init(dedup_desc_query_options *o)
     o->max_distance = 56;
     o->min_votes = 5;
     o->max_candidates = 16;
+    o->exclude_image = UINT32_MAX;
 }
 
 void dedup_desc_candidates_init(dedup_desc_candidates *c)
@@ -300,6 +301,8 @@ int dedup_desc_index_query(const dedup_desc_index *idx, const dedup_local_featur
         size_t nhit = 0;
         if (!idx->offsets) {
             for (size_t i = 0; i < idx->count; i++) {
+                if (idx->owner[i] == opts->exclude_image)
+                    continue;
                 const unsigned dist = ham(d, idx->desc[i]);
                 if (dist <= opts->max_distance)
                     reach(out, idx->owner[i], q, dist, &nhit);
@@ -315,6 +318,8 @@ int dedup_desc_index_query(const dedup_desc_index *idx, const dedup_local_featur
                         continue;
                     for (uint32_t e = off[probe]; e < off[probe + 1]; e++) {
                         const uint32_t i = ids[e];
+                        if (idx->owner[i] == opts->exclude_image)
+                            continue;
                         const unsigned dist = ham(d, idx->desc[i]);
                         if (dist <= opts->max_distance)
                             reach(out, idx->owner[i], q, dist, &nhit);

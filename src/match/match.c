@@ -8,6 +8,7 @@
  */
 #include "dedup/match.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "dedup/decode.h"
 #include "dedup/index.h"
 #include "dedup/source.h"
+#include "match_internal.h"
 
 /* Commit the cache every so many new rows so an interrupted run keeps most work. */
 #define STORE_BATCH 64
@@ -43,12 +45,18 @@ typedef struct {
 typedef struct {
     dedup_repo *repo;
     dedup_store *store;
+    dedup_source *source;
     dedup_decoder *decoder;
     dedup_decode_options decode_opts;
-    const dedup_item_list *items;
+    const dedup_match_options *opts;
+    dedup_item_list *items; /* grows: an archive's members join it as it is read */
     dedup_result *result;
+    /* Per-item state, with room for `cap` items. */
+    size_t cap;
     item_keys *keys;
-    dedup_leak *best; /* per item; kind == -1 when none */
+    dedup_leak *best;             /* per item; kind == -1 when none */
+    dedup_local_features **local; /* local features when comparable, else NULL */
+    code_list train_codes, held_codes;
     int pending_puts;
     int store_broken;
     int pairs; /* opts->check_held_out_pairs */
@@ -76,6 +84,8 @@ const char *dedup_match_kind_name(dedup_match_kind kind)
         return "exact_bytes";
     case DEDUP_MATCH_SAME_PIXELS:
         return "same_pixels";
+    case DEDUP_MATCH_OVERLAP:
+        return "overlap";
     default:
         return "near_duplicate";
     }
@@ -90,6 +100,8 @@ const char *dedup_match_kind_label(dedup_match_kind kind)
         return "exact bytes";
     case DEDUP_MATCH_SAME_PIXELS:
         return "same pixels";
+    case DEDUP_MATCH_OVERLAP:
+        return "overlap";
     default:
         return "near duplicate";
     }
@@ -102,6 +114,9 @@ void dedup_match_options_init(dedup_match_options *opts)
     dedup_decode_options_init(&d);
     opts->max_pixels = d.max_pixels;
     opts->check_held_out_pairs = 0;
+    opts->overlap = 1;
+    opts->min_overlap = 0.20;
+    dedup_source_options_init(&opts->source);
 }
 
 void dedup_result_free(dedup_result *r)
@@ -163,27 +178,39 @@ static int store_trouble(check_ctx *c, const dedup_error *why, dedup_error *err)
     return add_note(c->result, err, "feature cache disabled for this run: %s", why->msg);
 }
 
-static int compute_features(check_ctx *c, const dedup_item *item, const char *content_id,
-                            dedup_features *f, int *readable, dedup_error *err)
+/*
+ * Item i's bytes could not be had (why->code says how).  Bytes stored
+ * elsewhere and not fetched here are a note when dedup.lfsMissing or
+ * dedup.dvcMissing is warn; anything else makes the item unreadable.
+ */
+static int not_readable(check_ctx *c, size_t i, dedup_storage storage, const dedup_error *why,
+                        dedup_error *err)
+{
+    const dedup_source_options *so = &c->opts->source;
+    if (why->code == DEDUP_ENOMEM)
+        return dedup_error_set(err, DEDUP_ENOMEM, "%s: %s", c->items->items[i].path, why->msg);
+    if (why->code == DEDUP_EMISSING &&
+        (storage == DEDUP_STORAGE_LFS ? so->lfs_missing_warn : so->dvc_missing_warn))
+        return add_note(c->result, err, "%s: not checked: %s", c->items->items[i].path, why->msg);
+    return add_unreadable(c->result, i, why->msg, err);
+}
+
+/* Decode item i's bytes and compute its features, then cache them under content_id. */
+static int compute_features(check_ctx *c, size_t i, const uint8_t *data, size_t len,
+                            const char *content_id, dedup_features *f, int *readable,
+                            dedup_error *err)
 {
     dedup_error why;
     dedup_error_clear(&why);
-    dedup_bytes bytes;
     dedup_image img;
-    int rc = dedup_source_read(c->repo, item, &bytes, &why);
+    int rc = dedup_decode_image(c->decoder, &img, data, len, &c->decode_opts, &why);
     if (rc == 0) {
-        rc = dedup_decode_image(c->decoder, &img, bytes.data, bytes.len, &c->decode_opts, &why);
-        if (rc == 0) {
-            rc = dedup_features_compute(f, bytes.data, bytes.len, &img, &why);
-            dedup_image_free(&img);
-        }
-        dedup_bytes_release(&bytes);
+        rc = dedup_features_compute(f, data, len, &img, &why);
+        dedup_image_free(&img);
     }
-    if (rc == DEDUP_ENOMEM)
-        return dedup_error_set(err, rc, "%s: %s", item->path, why.msg);
     if (rc) {
         *readable = 0;
-        return add_unreadable(c->result, (size_t)(item - c->items->items), why.msg, err);
+        return not_readable(c, i, DEDUP_STORAGE_BLOB, &why, err);
     }
     *readable = 1;
     c->result->decoded++;
@@ -253,6 +280,54 @@ static void offer(check_ctx *c, size_t held_out, size_t train, dedup_match_kind 
     b->kind = kind;
     b->transform = xform;
     b->distance = distance;
+}
+
+static int pair_allowed_cb(void *ctx, size_t lo, size_t hi)
+{
+    return pair_allowed(ctx, lo, hi);
+}
+
+/* Overlaps rank below every whole-image match; among them the larger share
+ * of the held-out image wins. */
+static void offer_overlap(void *ctx, size_t held_out, size_t train, const dedup_overlap *ov)
+{
+    check_ctx *c = ctx;
+    dedup_leak *b = &c->best[held_out];
+    if ((int)b->kind != -1 &&
+        (b->kind < DEDUP_MATCH_OVERLAP || b->share_held_out >= ov->share_held_out))
+        return;
+    memset(b, 0, sizeof(*b));
+    b->held_out = held_out;
+    b->train = train;
+    b->kind = DEDUP_MATCH_OVERLAP;
+    b->transform = DEDUP_XFORM_IDENTITY;
+    b->share_held_out = ov->share_held_out;
+    b->share_train = ov->share_train;
+    /* Reported the way round a reviewer looks for it: where the held-out
+     * image's top-left corner lies in the training image (the inverse of
+     * held-out = scale * R(rotation) * train + (dx, dy)). */
+    double th = ov->rotation * 3.14159265358979323846 / 180.0, cs = cos(th), sn = sin(th);
+    double sc = ov->scale > 0 ? ov->scale : 1.0;
+    b->dx = (-cs * ov->dx - sn * ov->dy) / sc;
+    b->dy = (sn * ov->dx - cs * ov->dy) / sc;
+    b->scale = ov->scale;
+    b->rotation = ov->rotation;
+    b->inliers = ov->inliers;
+}
+
+/* Held-out images that already have a whole-image match need no overlap search. */
+static int match_overlaps(check_ctx *c, const dedup_local_features *const *local,
+                          const dedup_match_options *opts, dedup_error *err)
+{
+    unsigned char *skip = calloc(c->items->count + 1, 1);
+    if (!skip)
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->items->count; i++)
+        skip[i] = (int)c->best[i].kind != -1;
+    int rc = dedup_match_overlaps(c->items, local, skip, opts, pair_allowed_cb, offer_overlap, c,
+                                  err);
+    free(skip);
+    return rc;
 }
 
 static int cmp_hash(const dedup_hash128 *a, const dedup_hash128 *b)
@@ -407,7 +482,175 @@ static void sort_leaks(dedup_leak *l, size_t n, const dedup_item_list *items)
     }
 }
 
-int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_list *items,
+/* Room for per-item state of n items. */
+static int reserve(check_ctx *c, size_t n, dedup_error *err)
+{
+    if (n <= c->cap)
+        return 0;
+    size_t cap = c->cap ? c->cap : 16;
+    while (cap < n)
+        cap *= 2;
+    item_keys *keys = realloc(c->keys, cap * sizeof(*keys));
+    if (keys)
+        c->keys = keys;
+    dedup_leak *best = realloc(c->best, cap * sizeof(*best));
+    if (best)
+        c->best = best;
+    dedup_local_features **local = realloc(c->local, cap * sizeof(*local));
+    if (local)
+        c->local = local;
+    if (!keys || !best || !local)
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory for %zu images", n);
+    memset(keys + c->cap, 0, (cap - c->cap) * sizeof(*keys));
+    memset(local + c->cap, 0, (cap - c->cap) * sizeof(*local));
+    for (size_t i = c->cap; i < cap; i++)
+        best[i].kind = (dedup_match_kind)-1;
+    c->cap = cap;
+    return 0;
+}
+
+/* Item i's features take part: its exact keys, local features and perceptual codes. */
+static int use_features(check_ctx *c, size_t i, const dedup_features *f, dedup_error *err)
+{
+    int is_train = c->items->items[i].role == DEDUP_ROLE_TRAIN;
+    item_keys *k = &c->keys[i];
+    k->byte_hash = f->byte_hash;
+    k->pixel_hash = f->pixel_hash;
+    k->has_pixel_hash = (unsigned char)f->has_pixel_hash;
+    k->loaded = 1;
+    k->perceptual = f->pdq.quality >= DEDUP_PDQ_MIN_QUALITY;
+    c->result->checked++;
+    if (c->opts->overlap && dedup_local_comparable(&f->local)) {
+        c->local[i] = malloc(sizeof(*c->local[i]));
+        if (!c->local[i])
+            return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+        *c->local[i] = f->local;
+    } else if (c->opts->overlap) {
+        c->result->not_comparable++;
+    }
+    if (!k->perceptual) {
+        c->result->low_quality++;
+        return 0;
+    }
+    /* Partners give their own hash; held-out images all eight variants.
+     * With pairs, a held-out image is both. */
+    if ((is_train || c->pairs) &&
+        code_list_push(&c->train_codes, &f->pdq.variants[DEDUP_XFORM_IDENTITY], i,
+                       DEDUP_XFORM_IDENTITY))
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    for (int t = 0; !is_train && t < DEDUP_XFORM_COUNT; t++)
+        if (code_list_push(&c->held_codes, &f->pdq.variants[t], i, t))
+            return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Features for content_id from the cache; *found is 0 on a miss. */
+static int cached(check_ctx *c, const char *content_id, dedup_features *f, int *found,
+                  dedup_error *err)
+{
+    *found = 0;
+    if (!c->store || c->store_broken)
+        return 0;
+    dedup_error why;
+    dedup_error_clear(&why);
+    if (dedup_store_get(c->store, content_id, f, found, &why) == 0)
+        return 0;
+    *found = 0;
+    return store_trouble(c, &why, err);
+}
+
+/* One item stored whole: a blob, an LFS object or a DVC file.  Only a cache
+ * miss reads its bytes. */
+static int gather(check_ctx *c, size_t i, dedup_error *err)
+{
+    dedup_error why;
+    dedup_error_clear(&why);
+    dedup_source_ref ref;
+    if (dedup_source_identify(c->source, &c->items->items[i], &ref, &why) != 0)
+        return not_readable(c, i, ref.storage, &why, err);
+    dedup_features *f = malloc(sizeof(*f));
+    if (!f)
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    int found, readable = 1;
+    int rc = cached(c, ref.content_id, f, &found, err);
+    if (rc == 0 && !found) {
+        dedup_bytes bytes;
+        if (dedup_source_read(c->source, &ref, &bytes, &why) != 0) {
+            readable = 0;
+            rc = not_readable(c, i, ref.storage, &why, err);
+        } else {
+            rc = compute_features(c, i, bytes.data, bytes.len, ref.content_id, f, &readable, err);
+            dedup_bytes_release(&bytes);
+        }
+    }
+    if (rc == 0 && readable)
+        rc = use_features(c, i, f, err);
+    free(f);
+    return rc;
+}
+
+typedef struct {
+    check_ctx *c;
+    size_t archive;
+    dedup_features *f;
+} archive_walk;
+
+/*
+ * One member of an archive joins the item list.  Its content id is the
+ * XXH3-128 of its bytes: a member has no id before it is read, and one made
+ * of the archive's id and the member's name would miss the cache whenever a
+ * shard is repacked.  A key that is the hash of the very bytes decoded can
+ * never hold features of other bytes, so no partial read can poison it.
+ */
+static int take_member(void *ctx, const dedup_member *m, dedup_error *err)
+{
+    archive_walk *w = ctx;
+    check_ctx *c = w->c;
+    size_t i;
+    int rc = dedup_item_list_add_member(c->items, w->archive, m->name, m->problem, &i, err);
+    if (rc == 0)
+        rc = reserve(c, c->items->count + 1, err);
+    if (rc)
+        return rc;
+    if (m->problem)
+        return add_unreadable(c->result, i, m->problem, err);
+    dedup_hash128 h = dedup_byte_hash(m->data, m->len);
+    char hex[33], content_id[DEDUP_CONTENT_ID_MAX];
+    dedup_hash128_hex(&h, hex);
+    snprintf(content_id, sizeof(content_id), "xxh3:%s", hex);
+    int found, readable = 1;
+    rc = cached(c, content_id, w->f, &found, err);
+    if (rc == 0 && !found)
+        rc = compute_features(c, i, m->data, m->len, content_id, w->f, &readable, err);
+    if (rc == 0 && readable)
+        rc = use_features(c, i, w->f, err);
+    return rc;
+}
+
+/* A tar or zip shard: read once, each image member handed to take_member.
+ * If the archive fails part way, the members read before stay checked and
+ * the archive itself is reported. */
+static int gather_archive(check_ctx *c, size_t i, dedup_error *err)
+{
+    dedup_error why;
+    dedup_error_clear(&why);
+    dedup_source_ref ref;
+    if (dedup_source_identify(c->source, &c->items->items[i], &ref, &why) != 0)
+        return not_readable(c, i, ref.storage, &why, err);
+    archive_walk w = {c, i, malloc(sizeof(dedup_features))};
+    if (!w.f)
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    int rc = dedup_source_each_member(c->source, &ref, take_member, &w, &why);
+    free(w.f);
+    if (rc == 0)
+        return 0;
+    /* take_member's own failures (out of memory) stop the check. */
+    if (rc == DEDUP_ENOMEM)
+        return dedup_error_set(err, rc, "%s", why.msg);
+    return not_readable(c, i, ref.storage, &why, err);
+}
+
+int dedup_match_check(dedup_repo *repo, dedup_store *store, dedup_item_list *items,
                       const dedup_match_options *opts, dedup_result *out, dedup_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -420,10 +663,14 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
     c.repo = repo;
     c.store = store;
     c.items = items;
+    c.opts = opts;
     c.result = out;
     c.pairs = opts->check_held_out_pairs;
     dedup_decode_options_init(&c.decode_opts);
     c.decode_opts.max_pixels = opts->max_pixels;
+    /* One decode serves both the perceptual hash and the local features:
+     * cheaper than two (bench/bench_overlap.c). */
+    c.decode_opts.min_side = DEDUP_LOCAL_DECODE_SIDE;
 
     /* Only what can pair with something new is needed. */
     int new_train = 0, new_held = 0;
@@ -437,69 +684,33 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
     }
 
     int rc = dedup_decoder_new(&c.decoder, err);
+    if (rc == 0)
+        rc = dedup_source_new(&c.source, repo, &opts->source, err);
+    if (rc == 0)
+        rc = reserve(&c, items->count + 1, err);
     if (rc)
-        return rc;
-    c.keys = calloc(items->count + 1, sizeof(*c.keys));
-    c.best = malloc((items->count + 1) * sizeof(*c.best));
-    code_list train_codes = {0}, held_codes = {0};
-    if (!c.keys || !c.best) {
-        rc = dedup_error_set(err, DEDUP_ENOMEM, "out of memory for %zu images", items->count);
         goto done;
-    }
-    for (size_t i = 0; i < items->count; i++)
-        c.best[i].kind = (dedup_match_kind)-1;
 
-    for (size_t i = 0; i < items->count && rc == 0; i++) {
+    /* Members appended while archives are read are handled as they come:
+     * the loop ends at the items the repository listed. */
+    size_t listed = items->count;
+    for (size_t i = 0; i < listed && rc == 0; i++) {
         const dedup_item *item = &items->items[i];
-        if (item->role == DEDUP_ROLE_NONE)
+        if (item->role == DEDUP_ROLE_NONE && !item->problem)
             continue;
         int is_train = item->role == DEDUP_ROLE_TRAIN;
         int needed = item->is_new || (is_train ? new_held : new_train || (c.pairs && new_held));
+        if (item->role == DEDUP_ROLE_NONE) /* a DVC folder of unknown split: any change */
+            needed = new_train || new_held;
         if (!needed)
             continue;
         if (item->problem) { /* e.g. a symbolic link out of the repository */
-            rc = add_unreadable(out, i, item->problem, err);
-            continue;
-        }
-        char content_id[DEDUP_CONTENT_ID_MAX];
-        dedup_source_content_id(item, content_id);
-        dedup_features f;
-        int found = 0, readable = 1;
-        if (store && !c.store_broken) {
             dedup_error why;
-            dedup_error_clear(&why);
-            if (dedup_store_get(store, content_id, &f, &found, &why) != 0) {
-                found = 0;
-                rc = store_trouble(&c, &why, err);
-            }
-        }
-        if (rc == 0 && !found)
-            rc = compute_features(&c, item, content_id, &f, &readable, err);
-        if (rc || !readable)
-            continue;
-        item_keys *k = &c.keys[i];
-        k->byte_hash = f.byte_hash;
-        k->pixel_hash = f.pixel_hash;
-        k->has_pixel_hash = (unsigned char)f.has_pixel_hash;
-        k->loaded = 1;
-        k->perceptual = f.pdq.quality >= DEDUP_PDQ_MIN_QUALITY;
-        out->checked++;
-        if (!k->perceptual) {
-            out->low_quality++;
+            dedup_error_set(&why, item->missing ? DEDUP_EMISSING : DEDUP_EIO, "%s", item->problem);
+            rc = not_readable(&c, i, item->storage, &why, err);
             continue;
         }
-        /* Partners give their own hash; held-out images all eight variants.
-         * With pairs, a held-out image is both. */
-        if (is_train || c.pairs) {
-            if (code_list_push(&train_codes, &f.pdq.variants[DEDUP_XFORM_IDENTITY], i,
-                               DEDUP_XFORM_IDENTITY))
-                rc = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-        }
-        if (!is_train) {
-            for (int t = 0; t < DEDUP_XFORM_COUNT && rc == 0; t++)
-                if (code_list_push(&held_codes, &f.pdq.variants[t], i, t))
-                    rc = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
-        }
+        rc = item->is_archive ? gather_archive(&c, i, err) : gather(&c, i, err);
     }
     if (rc == 0 && c.pending_puts && store && !c.store_broken) {
         dedup_error why;
@@ -514,9 +725,11 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
     if (rc == 0)
         rc = match_exact(&c, 1, err);
     if (rc == 0)
-        rc = match_near(&c, &train_codes, &held_codes, 1, opts->threshold, err);
+        rc = match_near(&c, &c.train_codes, &c.held_codes, 1, opts->threshold, err);
     if (rc == 0)
-        rc = match_near(&c, &held_codes, &train_codes, 0, opts->threshold, err);
+        rc = match_near(&c, &c.held_codes, &c.train_codes, 0, opts->threshold, err);
+    if (rc == 0 && opts->overlap)
+        rc = match_overlaps(&c, (const dedup_local_features *const *)c.local, opts, err);
     if (rc)
         goto done;
 
@@ -530,8 +743,12 @@ int dedup_match_check(dedup_repo *repo, dedup_store *store, const dedup_item_lis
     c.best = NULL;
 
 done:
-    code_list_free(&train_codes);
-    code_list_free(&held_codes);
+    code_list_free(&c.train_codes);
+    code_list_free(&c.held_codes);
+    for (size_t i = 0; c.local && i < items->count; i++)
+        free(c.local[i]);
+    free(c.local);
+    dedup_source_free(c.source);
     free(c.keys);
     free(c.best);
     dedup_decoder_free(c.decoder);

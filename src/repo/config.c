@@ -274,6 +274,33 @@ int dedup_cfg_int(dedup_repo *repo, const dedup_shared_config *shared, const cha
     return rc;
 }
 
+int dedup_cfg_int64(dedup_repo *repo, const dedup_shared_config *shared, const char *key,
+                    int64_t min, int64_t max, int64_t def, int64_t *out, dedup_error *err)
+{
+    int set;
+    char *raw;
+    const char *where;
+    char kb[320];
+    int rc = lookup(repo, shared, key, &set, &raw, &where, err);
+    if (rc)
+        return rc;
+    *out = def;
+    if (!set)
+        return 0;
+    int64_t v;
+    if (!raw || git_config_parse_int64(&v, raw) < 0)
+        rc = dedup_error_set(err, DEDUP_ECONFIG, "%s: '%s' is not a whole number",
+                             key_where(kb, sizeof(kb), key, where), raw ? raw : "");
+    else if (v < min || v > max)
+        rc = dedup_error_set(err, DEDUP_ECONFIG, "%s: %lld is out of range (%lld to %lld)",
+                             key_where(kb, sizeof(kb), key, where), (long long)v, (long long)min,
+                             (long long)max);
+    else
+        *out = v;
+    free(raw);
+    return rc;
+}
+
 int dedup_cfg_bool(dedup_repo *repo, const dedup_shared_config *shared, const char *key, int def,
                    int *out, dedup_error *err)
 {
@@ -314,6 +341,12 @@ int dedup_repo_config_int(dedup_repo *repo, const char *key, int min, int max, i
                           dedup_error *err)
 {
     return dedup_cfg_int(repo, &repo->shared, key, min, max, def, out, err);
+}
+
+int dedup_repo_config_int64(dedup_repo *repo, const char *key, int64_t min, int64_t max,
+                            int64_t def, int64_t *out, dedup_error *err)
+{
+    return dedup_cfg_int64(repo, &repo->shared, key, min, max, def, out, err);
 }
 
 int dedup_repo_config_bool(dedup_repo *repo, const char *key, int def, int *out, dedup_error *err)

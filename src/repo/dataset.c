@@ -55,6 +55,8 @@ typedef struct {
     size_t nmanifests;
     rule_list files; /* sorted by path */
     rule_list dirs;
+    int dvc_cache_known; /* dvc_cache below has been worked out */
+    char *dvc_cache;     /* DVC's cache folder; NULL when there is none (bare repository) */
 } side_ctx;
 
 static char ascii_lower(char c)
@@ -98,6 +100,7 @@ static void ctx_free(side_ctx *c)
     free_strings(c->manifests, c->nmanifests);
     rules_free(&c->files);
     rules_free(&c->dirs);
+    free(c->dvc_cache);
 }
 
 /* "a, b ,c" -> {"a","b","c"}; empty items are dropped. */
@@ -923,6 +926,9 @@ static int push_item(dedup_item_list *l, const char *path, const placement *p, c
     git_oid_cpy(&it->oid, id);
     it->is_symlink = is_symlink;
     it->link = DEDUP_ITEM_NO_LINK;
+    it->storage = DEDUP_STORAGE_BLOB;
+    it->is_archive = dedup_path_is_archive(path);
+    it->parent = DEDUP_ITEM_NO_LINK;
     l->count++;
     return 0;
 }
@@ -1030,6 +1036,9 @@ void dedup_item_list_free(dedup_item_list *list)
         free(list->items[i].path);
         free(list->items[i].label);
         free(list->items[i].problem);
+        free(list->items[i].object);
+        free(list->items[i].file);
+        free(list->items[i].member);
     }
     free(list->items);
     for (size_t i = 0; i < list->split_count; i++)
@@ -1039,6 +1048,400 @@ void dedup_item_list_free(dedup_item_list *list)
         free(list->notes[i]);
     free(list->notes);
     memset(list, 0, sizeof(*list));
+}
+
+const char *dedup_storage_name(dedup_storage storage)
+{
+    switch (storage) {
+    case DEDUP_STORAGE_LFS:
+        return "lfs";
+    case DEDUP_STORAGE_DVC:
+        return "dvc";
+    case DEDUP_STORAGE_MEMBER:
+        return "member";
+    default:
+        return "blob";
+    }
+}
+
+int dedup_item_list_add_member(dedup_item_list *l, size_t archive, const char *member,
+                               const char *problem, size_t *index, dedup_error *err)
+{
+    if (archive >= l->count || l->items[archive].storage == DEDUP_STORAGE_MEMBER)
+        return dedup_error_set(err, DEDUP_EINVAL, "not an archive item");
+    const dedup_item *a = &l->items[archive];
+    size_t n = strlen(a->path) + strlen(member) + 2;
+    char *path = malloc(n);
+    if (!path)
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    snprintf(path, n, "%s:%s", a->path, member);
+    placement p = {a->split, a->role, a->rank, a->label};
+    git_oid zero;
+    memset(&zero, 0, sizeof(zero));
+    int rc = push_item(l, path, &p, &zero, 0, err);
+    free(path);
+    if (rc)
+        return rc;
+    dedup_item *it = &l->items[l->count - 1];
+    /* push_item may have moved the array: read the archive again. */
+    it->split = l->items[archive].split;
+    it->is_new = l->items[archive].is_new;
+    it->storage = DEDUP_STORAGE_MEMBER;
+    it->is_archive = 0;
+    it->parent = archive;
+    it->member = strdup(member);
+    it->problem = problem ? strdup(problem) : NULL;
+    if (!it->member || (problem && !it->problem))
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    l->new_count += (size_t)it->is_new;
+    *index = l->count - 1;
+    return 0;
+}
+
+/* --- DVC ----------------------------------------------------------------------------
+ *
+ * DVC-tracked images are not in git's index: git holds .dvc files and
+ * dvc.lock, which name each output by path and md5, and the bytes are in
+ * DVC's cache.  The cache is found as DVC finds it: dedup.dvcCacheDir
+ * (ours, relative to the top of the work tree), else cache.dir of
+ * .dvc/config.local (on disk: it is never committed) or of the side's
+ * .dvc/config (relative to .dvc/), else .dvc/cache.  A bare repository has
+ * no cache unless one is configured: its objects are then missing.
+ */
+
+static char *join2(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", a, a[0] && a[strlen(a) - 1] != '/' ? "/" : "", b);
+    return p;
+}
+
+static int read_disk_file(const char *path, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return -2;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int dvc_cache_dir(side_ctx *c, dedup_error *err)
+{
+    if (c->dvc_cache_known)
+        return 0;
+    c->dvc_cache_known = 1;
+    const char *work = git_repository_workdir(c->side->git);
+    char *configured = NULL;
+    int rc = dedup_repo_config_path(c->repo, "dedup.dvcCacheDir", &configured, err);
+    if (rc)
+        return rc;
+    if (configured) {
+        c->dvc_cache = configured[0] == '/'
+                           ? strdup(configured)
+                           : join2(work ? work : dedup_repo_common_dir(c->repo), configured);
+        free(configured);
+        return c->dvc_cache ? 0 : dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    }
+    char *dir = NULL;
+    if (work) {
+        char *local = join2(work, ".dvc/config.local");
+        char *buf = NULL;
+        size_t len = 0;
+        if (local && read_disk_file(local, &buf, &len) == 0)
+            rc = dedup_dvc_config_cache_dir(&dir, buf, len, err);
+        free(buf);
+        free(local);
+        if (rc)
+            return dedup_error_prefix(err, ".dvc/config.local");
+    }
+    const git_index_entry *e = dir ? NULL : entry_at(c, ".dvc/config");
+    if (e) {
+        git_blob *blob = NULL;
+        if ((rc = read_blob(c, &e->id, ".dvc/config", &blob, err)))
+            return rc;
+        rc = dedup_dvc_config_cache_dir(&dir, git_blob_rawcontent(blob),
+                                        (size_t)git_blob_rawsize(blob), err);
+        git_blob_free(blob);
+        if (rc)
+            return dedup_error_prefix(err, ".dvc/config");
+    }
+    if (dir && dir[0] == '/') {
+        c->dvc_cache = dir;
+        return 0;
+    }
+    if (work) {
+        char *base = join2(work, ".dvc");
+        c->dvc_cache = base ? join2(base, dir ? dir : "cache") : NULL;
+        free(base);
+        if (!c->dvc_cache)
+            rc = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    }
+    free(dir);
+    return rc;
+}
+
+/* Where DVC keeps md5 (DVC 3: files/md5/xx/..., before: xx/...): the one that
+ * exists, else DVC 3's, so that the "missing" message names a real place. */
+static char *dvc_object_path(const side_ctx *c, const char *md5, int is_dir)
+{
+    if (!c->dvc_cache)
+        return strdup("no DVC cache in a bare repository; set dedup.dvcCacheDir");
+    char rel[96];
+    char *first = NULL;
+    for (int layout = 0; layout < 2; layout++) {
+        snprintf(rel, sizeof(rel), "%s%.2s/%s%s", layout == 0 ? "files/md5/" : "", md5, md5 + 2,
+                 is_dir ? ".dir" : "");
+        char *p = join2(c->dvc_cache, rel);
+        if (!p) {
+            free(first);
+            return NULL;
+        }
+        if (file_exists(p)) {
+            free(first);
+            return p;
+        }
+        if (!first)
+            first = p;
+        else
+            free(p);
+    }
+    return first;
+}
+
+static int push_dvc(dedup_item_list *l, const char *path, const placement *p, const char *md5,
+                    uint64_t size, const char *file, dedup_error *err)
+{
+    git_oid zero;
+    memset(&zero, 0, sizeof(zero));
+    int rc = push_item(l, path, p, &zero, 0, err);
+    if (rc)
+        return rc;
+    dedup_item *it = &l->items[l->count - 1];
+    it->storage = DEDUP_STORAGE_DVC;
+    it->object = strdup(md5);
+    it->file = strdup(file);
+    it->size = size;
+    return it->object && it->file ? 0 : dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+}
+
+/* A tracked directory whose listing cannot be read stands as one item, so
+ * that the check fails closed: in its split when the folder is in one,
+ * else in none (its images might be in any). */
+static int push_dvc_dir_problem(side_ctx *c, dedup_item_list *l, const char *dir, const char *md5,
+                                const char *file, const char *why, int missing, dedup_error *err)
+{
+    char *probe = join2(dir, "x");
+    placement p;
+    int found = 0;
+    int rc = probe ? place(c, probe, &p, &found, err)
+                   : dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    free(probe);
+    if (rc)
+        return rc;
+    if (!found) {
+        memset(&p, 0, sizeof(p));
+        p.split = "(unknown)";
+        p.role = DEDUP_ROLE_NONE;
+    }
+    if ((rc = push_dvc(l, dir, &p, md5, 0, file, err)))
+        return rc;
+    dedup_item *it = &l->items[l->count - 1];
+    it->missing = missing;
+    it->is_archive = 0;
+    return set_problem(it, "%s", why, err);
+}
+
+static int dvc_dir(side_ctx *c, dedup_item_list *l, const char *name, const char *dir,
+                   const dedup_dvc_out *o, dedup_error *err)
+{
+    char *listing = dvc_object_path(c, o->md5, 1);
+    if (!listing)
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    char *buf = NULL;
+    size_t len = 0;
+    int got = c->dvc_cache ? read_disk_file(listing, &buf, &len) : -1;
+    char why[DEDUP_ERROR_MSG_MAX];
+    int rc = 0;
+    if (got != 0) {
+        snprintf(why, sizeof(why),
+                 "the folder is tracked by DVC (%s), but its listing %s.dir is not in the DVC "
+                 "cache (%s): run 'dvc pull' (or 'dvc fetch') to check its images",
+                 name, o->md5, listing);
+        rc = push_dvc_dir_problem(c, l, dir, o->md5, listing, why, 1, err);
+        free(listing);
+        return rc;
+    }
+    dedup_dvc_dir d;
+    dedup_error perr;
+    dedup_error_clear(&perr);
+    rc = dedup_dvc_parse_dir(&d, buf, len, listing, &perr);
+    free(buf);
+    if (rc == DEDUP_ENOMEM) {
+        free(listing);
+        return dedup_error_set(err, rc, "%s", perr.msg);
+    }
+    if (rc) {
+        snprintf(why, sizeof(why), "DVC directory listing is damaged: %.900s", perr.msg);
+        rc = push_dvc_dir_problem(c, l, dir, o->md5, listing, why, 0, err);
+        free(listing);
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < d.count; i++) {
+        char *path = dedup_manifest_normalise(dir, d.entries[i].relpath);
+        size_t n = strlen(dir);
+        if (!path || strncmp(path, dir, n) != 0 || path[n] != '/') {
+            snprintf(why, sizeof(why),
+                     "DVC directory listing %s names '%.200s', outside the folder", listing,
+                     d.entries[i].relpath);
+            free(path);
+            rc = push_dvc_dir_problem(c, l, dir, o->md5, listing, why, 0, err);
+            break;
+        }
+        if (dedup_path_is_image(path) || dedup_path_is_archive(path)) {
+            placement p;
+            int found;
+            rc = place(c, path, &p, &found, err);
+            char *file = rc == 0 && found ? dvc_object_path(c, d.entries[i].md5, 0) : NULL;
+            if (rc == 0 && found)
+                rc = file ? push_dvc(l, path, &p, d.entries[i].md5, 0, file, err)
+                          : dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+            free(file);
+        }
+        free(path);
+    }
+    dedup_dvc_dir_free(&d);
+    free(listing);
+    return rc;
+}
+
+static int dvc_file(side_ctx *c, dedup_item_list *l, const git_index_entry *e, int is_lock,
+                    dedup_error *err)
+{
+    git_blob *blob = NULL;
+    int rc = read_blob(c, &e->id, e->path, &blob, err);
+    if (rc)
+        return rc;
+    dedup_dvc_file f;
+    rc = dedup_dvc_parse(&f, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), is_lock,
+                         e->path, err);
+    git_blob_free(blob);
+    if (rc)
+        return rc;
+    char *dir = dir_of(e->path);
+    if (!dir)
+        rc = dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < f.count; i++) {
+        const dedup_dvc_out *o = &f.outs[i];
+        char *path = dedup_manifest_normalise(dir, o->path);
+        if (!path || !path[0]) {
+            rc = dedup_error_set(err, DEDUP_ECONFIG,
+                                 "%s:%zu: output '%s' is absolute or leaves the repository",
+                                 e->path, o->line, o->path);
+        } else if ((rc = dvc_cache_dir(c, err)) == 0) {
+            if (o->is_dir) {
+                rc = dvc_dir(c, l, e->path, path, o, err);
+            } else if (dedup_path_is_image(path) || dedup_path_is_archive(path)) {
+                placement p;
+                int found;
+                rc = place(c, path, &p, &found, err);
+                char *file = rc == 0 && found ? dvc_object_path(c, o->md5, 0) : NULL;
+                if (rc == 0 && found)
+                    rc = file ? push_dvc(l, path, &p, o->md5, o->size, file, err)
+                              : dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+                free(file);
+            }
+        }
+        free(path);
+    }
+    free(dir);
+    dedup_dvc_file_free(&f);
+    return rc;
+}
+
+int dedup_path_is_dvc(const char *path, int *is_lock)
+{
+    const char *base = base_name(path);
+    size_t n = strlen(base);
+    *is_lock = strcmp(base, "dvc.lock") == 0;
+    return *is_lock || (n > 4 && strcmp(base + n - 4, ".dvc") == 0);
+}
+
+static int collect_dvc(side_ctx *c, dedup_item_list *out, dedup_error *err)
+{
+    git_index *index = c->side->index;
+    size_t n = git_index_entrycount(index);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const git_index_entry *e = git_index_get_byindex(index, i);
+        int is_lock;
+        if (!e || GIT_INDEX_ENTRY_STAGE(e) != 0 ||
+            (e->flags_extended & GIT_INDEX_ENTRY_INTENT_TO_ADD) || !is_blob_mode(e->mode) ||
+            !dedup_path_is_dvc(e->path, &is_lock))
+            continue;
+        rc = dvc_file(c, out, e, is_lock, err);
+    }
+    return rc;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    return strcmp(((const dedup_item *)a)->path, ((const dedup_item *)b)->path);
+}
+
+/* Back into path order after DVC items joined the git ones.  A path both
+ * in git and tracked by DVC keeps git's entry (what git would commit). */
+static void sort_items(dedup_item_list *l)
+{
+    qsort(l->items, l->count, sizeof(dedup_item), cmp_item);
+    size_t out = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        if (out > 0 && strcmp(l->items[out - 1].path, l->items[i].path) == 0) {
+            dedup_item *keep = &l->items[out - 1], *drop = &l->items[i];
+            if (keep->storage == DEDUP_STORAGE_DVC && drop->storage != DEDUP_STORAGE_DVC) {
+                dedup_item t = *keep;
+                *keep = *drop;
+                *drop = t;
+            }
+            free(drop->path);
+            free(drop->label);
+            free(drop->problem);
+            free(drop->object);
+            free(drop->file);
+            free(drop->member);
+            continue;
+        }
+        l->items[out++] = l->items[i];
+    }
+    l->count = out;
 }
 
 static int collect_entries(side_ctx *c, dedup_item_list *out, dedup_error *err)
@@ -1056,7 +1459,7 @@ static int collect_entries(side_ctx *c, dedup_item_list *out, dedup_error *err)
         int submodule = e->mode == GIT_FILEMODE_COMMIT;
         if (!link && !submodule && !is_blob_mode(e->mode))
             continue;
-        if (!submodule && !dedup_path_is_image(e->path))
+        if (!submodule && !dedup_path_is_image(e->path) && !dedup_path_is_archive(e->path))
             continue;
         placement p;
         int found;
@@ -1071,6 +1474,11 @@ static int collect_entries(side_ctx *c, dedup_item_list *out, dedup_error *err)
         }
         rc = push_item(out, e->path, &p, &e->id, link, err);
     }
+    size_t from_git = out->count;
+    if (rc == 0)
+        rc = collect_dvc(c, out, err);
+    if (rc == 0 && out->count > from_git)
+        sort_items(out);
     for (size_t i = 0; i < out->count && rc == 0; i++)
         if (out->items[i].is_symlink)
             rc = resolve_link(c, out, i, err);

@@ -51,7 +51,7 @@ static int sparse_index_error(dedup_error *err)
                            major, minor);
 }
 
-static int open_git(git_repository **out, int *via_git, dedup_error *err)
+static int open_git_from_env(git_repository **out, int *via_git, dedup_error *err)
 {
     int rc = git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
     char ext[8];
@@ -74,9 +74,41 @@ static int open_git(git_repository **out, int *via_git, dedup_error *err)
     }
     if (rc == GIT_ENOTFOUND)
         return git_fail(err, DEDUP_EREPO, "not a git repository (or any parent)");
+    if (rc == GIT_EOWNER)
+        return dedup_error_set(err, DEDUP_EREPO,
+                               "the repository is owned by another user, which git does not trust "
+                               "by default; if you trust it, run: git config --global --add "
+                               "safe.directory <path of the repository>");
     if (rc < 0)
         return git_fail(err, DEDUP_EREPO, "cannot open the repository");
     return 0;
+}
+
+/*
+ * libgit2 1.5 refuses GIT_WORK_TREE ("unimplemented"), which git sets for
+ * hooks whenever a command ran with --work-tree.  Open without it (the
+ * process is single-threaded here; the variable is restored at once) and
+ * give the repository that work tree, which is what the variable means.
+ */
+static int open_git(git_repository **out, int *via_git, dedup_error *err)
+{
+    const char *env = getenv("GIT_WORK_TREE");
+    char *work_tree = env && *env ? strdup(env) : NULL;
+    if (env && *env && !work_tree)
+        return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+    if (work_tree)
+        unsetenv("GIT_WORK_TREE");
+    int rc = open_git_from_env(out, via_git, err);
+    if (work_tree) {
+        setenv("GIT_WORK_TREE", work_tree, 1);
+        if (rc == 0 && git_repository_set_workdir(*out, work_tree, 0) < 0) {
+            rc = git_fail(err, DEDUP_EREPO, "cannot use GIT_WORK_TREE");
+            git_repository_free(*out);
+            *out = NULL;
+        }
+        free(work_tree);
+    }
+    return rc;
 }
 
 int dedup_repo_open(dedup_repo **out, dedup_error *err)
@@ -451,8 +483,10 @@ static int is_blob_mode(uint32_t mode)
 
 static int watched(const dedup_side_watchlist *w, const char *path)
 {
-    if (strcmp(path, ".gitdedup") == 0)
-        return 1;
+    int is_lock;
+    if (strcmp(path, ".gitdedup") == 0 || strcmp(path, ".dvc/config") == 0 ||
+        dedup_path_is_dvc(path, &is_lock))
+        return 1; /* a change to a .dvc file is a change to its images */
     const char *slash = strrchr(path, '/');
     if (strcmp(slash ? slash + 1 : path, ".gitattributes") == 0)
         return 1;
@@ -463,9 +497,11 @@ static int watched(const dedup_side_watchlist *w, const char *path)
 }
 
 /*
- * Whether a diff can change what is checked: an image that is (or may be)
- * in a split added or modified, or a .gitattributes, manifest or .gitdedup
- * touched in any way.  Deleting an image can never create a leak.
+ * Whether a diff can change what is checked: an image or archive that is
+ * (or may be) in a split added or modified, or a .gitattributes, manifest,
+ * .gitdedup, .dvc file, dvc.lock or .dvc/config touched in any way (DVC's
+ * images change with the file that names them).  Deleting an image can
+ * never create a leak.
  */
 static int diff_relevant(dedup_repo *repo, const dedup_side *after, git_diff *diff, int *relevant,
                          dedup_error *err)
@@ -486,7 +522,7 @@ static int diff_relevant(dedup_repo *repo, const dedup_side *after, git_diff *di
             continue;
         uint32_t mode = d->new_file.mode;
         if ((is_blob_mode(mode) || mode == GIT_FILEMODE_LINK) &&
-            dedup_path_is_image(d->new_file.path))
+            (dedup_path_is_image(d->new_file.path) || dedup_path_is_archive(d->new_file.path)))
             rc = dedup_side_watch_image(&w, d->new_file.path, relevant, err);
     }
     dedup_side_watch_free(&w);
@@ -500,7 +536,7 @@ static int cmp_item_path(const void *key, const void *item)
     return strcmp(key, ((const dedup_item *)item)->path);
 }
 
-/* New: (path, blob, split, role) is not in the dataset before the change. */
+/* New: (path, blob or DVC object, split, role) is not in the dataset before the change. */
 static void mark_new(dedup_item_list *after, const dedup_item_list *before)
 {
     after->new_count = 0;
@@ -510,7 +546,8 @@ static void mark_new(dedup_item_list *after, const dedup_item_list *before)
             before && before->count
                 ? bsearch(it->path, before->items, before->count, sizeof(dedup_item), cmp_item_path)
                 : NULL;
-        it->is_new = !old || !git_oid_equal(&old->oid, &it->oid) ||
+        it->is_new = !old || !git_oid_equal(&old->oid, &it->oid) || old->storage != it->storage ||
+                     (it->object && (!old->object || strcmp(old->object, it->object) != 0)) ||
                      strcmp(old->split, it->split) != 0 || old->role != it->role ||
                      old->is_symlink != it->is_symlink ||
                      (old->problem != NULL) != (it->problem != NULL);
@@ -580,6 +617,11 @@ int dedup_repo_collect(dedup_repo *repo, dedup_scope scope, const char *arg, ded
     git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
     opts.flags = GIT_DIFF_IGNORE_SUBMODULES;
 
+    if (scope == DEDUP_SCOPE_STAGED && git_repository_is_bare(repo->git))
+        return dedup_error_set(err, DEDUP_EREPO,
+                               "%s is a bare repository: it has no staged changes to check; "
+                               "use --all, --rev <commit> or --range <base>..<head>",
+                               git_repository_path(repo->git));
     if (scope == DEDUP_SCOPE_ALL && git_repository_is_bare(repo->git)) {
         scope = DEDUP_SCOPE_REV;
         arg = "HEAD";

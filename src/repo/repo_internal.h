@@ -40,6 +40,8 @@ void dedup_repo_free_overrides(dedup_repo *repo);
  * has its own); the public dedup_repo_config_* use repo->shared. */
 int dedup_cfg_int(dedup_repo *repo, const dedup_shared_config *shared, const char *key, int min,
                   int max, int def, int *out, dedup_error *err);
+int dedup_cfg_int64(dedup_repo *repo, const dedup_shared_config *shared, const char *key,
+                    int64_t min, int64_t max, int64_t def, int64_t *out, dedup_error *err);
 int dedup_cfg_bool(dedup_repo *repo, const dedup_shared_config *shared, const char *key, int def,
                    int *out, dedup_error *err);
 int dedup_cfg_string(dedup_repo *repo, const dedup_shared_config *shared, const char *key,
@@ -87,6 +89,10 @@ int dedup_side_watch(dedup_repo *repo, const dedup_side *side, dedup_side_watchl
 int dedup_side_watch_image(dedup_side_watchlist *w, const char *path, int *in_split,
                            dedup_error *err);
 void dedup_side_watch_free(dedup_side_watchlist *w);
+
+/* Whether the path is a .dvc file or a dvc.lock (*is_lock), through which
+ * git knows DVC-tracked data (dataset.c). */
+int dedup_path_is_dvc(const char *path, int *is_lock);
 
 /* Append a note ("%s ... %s" with a and b) to the list. */
 int dedup_item_list_note(dedup_item_list *l, const char *fmt, const char *a, const char *b,

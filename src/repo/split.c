@@ -1,6 +1,6 @@
 /*
  * split.c - which split a path belongs to by the path convention, and which
- * paths are images.  Pure string work: the rule is documented in repo.h and
+ * paths are images or archives.  Pure string work: the rule is documented in repo.h and
  * the README and must stay identical to both.
  */
 #include "dedup/repo.h"
@@ -124,5 +124,23 @@ int dedup_path_is_image(const char *path)
     for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
         if (equals_ci(dot + 1, strlen(dot + 1), exts[i]))
             return 1;
+    return 0;
+}
+
+/* Suffixes compared ignoring case; the longest that matches decides nothing
+ * more than "is an archive": libarchive detects the format from the bytes. */
+int dedup_path_is_archive(const char *path)
+{
+    static const char *const exts[] = {".tar",      ".tar.gz", ".tgz",     ".tar.zst",
+                                       ".tar.zstd", ".tzst",   ".tar.xz",  ".txz",
+                                       ".tar.bz2",  ".tbz2",   ".tar.lz4", ".zip"};
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        size_t e = strlen(exts[i]);
+        if (n > e && equals_ci(name + n - e, e, exts[i]))
+            return 1;
+    }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "dedup/report.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void dedup_report_quote_path(FILE *out, const char *path, int quote_non_ascii)
@@ -87,7 +88,7 @@ static size_t utf8_len(const unsigned char *p)
     return n;
 }
 
-static void json_string(FILE *out, const char *s)
+void dedup_report_json_string(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     fputc('"', out);
@@ -111,16 +112,42 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* Images (new ones when only_new) in the list: an archive is not one, its
+ * members are (they join the list, and its counts, as the check reads it). */
+static size_t count_images(const dedup_item_list *items, int only_new)
+{
+    size_t archives = 0;
+    for (size_t i = 0; i < items->count; i++)
+        archives += items->items[i].is_archive && (!only_new || items->items[i].is_new);
+    size_t n = only_new ? items->new_count : items->count;
+    return n >= archives ? n - archives : 0;
+}
+
 /* The split name and the label come from the dataset's own files: escape them. */
 static void json_side(FILE *out, const dedup_item *item)
 {
     fputs("{\"path\":", out);
-    json_string(out, item->path);
+    dedup_report_json_string(out, item->path);
     fputs(",\"split\":", out);
-    json_string(out, item->split);
+    dedup_report_json_string(out, item->split);
     if (item->label) {
         fputs(",\"label\":", out);
-        json_string(out, item->label);
+        dedup_report_json_string(out, item->label);
+    }
+    /* Added in issue 4: an archive member names its archive and itself. */
+    if (item->storage == DEDUP_STORAGE_MEMBER && item->member &&
+        strlen(item->path) > strlen(item->member)) {
+        size_t n = strlen(item->path) - strlen(item->member) - 1;
+        char *archive = malloc(n + 1);
+        if (archive) {
+            memcpy(archive, item->path, n);
+            archive[n] = '\0';
+            fputs(",\"archive\":", out);
+            dedup_report_json_string(out, archive);
+            free(archive);
+        }
+        fputs(",\"member\":", out);
+        dedup_report_json_string(out, item->member);
     }
     fputc('}', out);
 }
@@ -139,6 +166,12 @@ static void write_json(FILE *out, const dedup_item_list *items, const dedup_resu
         json_side(out, &items->items[l->train]);
         fprintf(out, ",\"transform\":\"%s\",\"distance\":%u", dedup_transform_name(l->transform),
                 l->distance);
+        if (l->kind == DEDUP_MATCH_OVERLAP)
+            fprintf(out,
+                    ",\"overlap\":{\"held_out_share\":%.3f,\"train_share\":%.3f,"
+                    "\"offset\":[%.1f,%.1f],\"scale\":%.3f,\"rotation\":%.1f,\"inliers\":%u}",
+                    l->share_held_out, l->share_train, l->dx, l->dy, l->scale, l->rotation,
+                    l->inliers);
         /* Added in issue 3: two held-out splits (dedup.checkHeldOutPairs). */
         if (items->items[l->train].role == DEDUP_ROLE_HELD_OUT)
             fputs(",\"held_out_pair\":true", out);
@@ -148,29 +181,30 @@ static void write_json(FILE *out, const dedup_item_list *items, const dedup_resu
     for (size_t i = 0; i < r->unreadable_count; i++) {
         const dedup_item *item = &items->items[r->unreadable[i].item];
         fprintf(out, "%s{\"path\":", i ? "," : "");
-        json_string(out, item->path);
+        dedup_report_json_string(out, item->path);
         fputs(",\"split\":", out);
-        json_string(out, item->split);
+        dedup_report_json_string(out, item->split);
         fputs(",\"reason\":", out);
-        json_string(out, r->unreadable[i].reason);
+        dedup_report_json_string(out, r->unreadable[i].reason);
         fputc('}', out);
     }
     fputs("],\"notes\":[", out);
     for (size_t i = 0; i < items->note_count; i++) {
         if (i)
             fputc(',', out);
-        json_string(out, items->notes[i]);
+        dedup_report_json_string(out, items->notes[i]);
     }
     for (size_t i = 0; i < r->note_count; i++) {
         if (i || items->note_count)
             fputc(',', out);
-        json_string(out, r->notes[i]);
+        dedup_report_json_string(out, r->notes[i]);
     }
     fprintf(out,
             "],\"summary\":{\"leaks\":%zu,\"unreadable\":%zu,\"images\":%zu,\"new\":%zu,"
-            "\"checked\":%zu,\"decoded\":%zu,\"exact_only\":%zu,\"exit_code\":%d}}\n",
-            r->leak_count, r->unreadable_count, items->count, items->new_count, r->checked,
-            r->decoded, r->low_quality, o->exit_code);
+            "\"checked\":%zu,\"decoded\":%zu,\"exact_only\":%zu,\"not_comparable\":%zu,"
+            "\"exit_code\":%d}}\n",
+            r->leak_count, r->unreadable_count, count_images(items, 0), count_images(items, 1),
+            r->checked, r->decoded, r->low_quality, r->not_comparable, o->exit_code);
 }
 
 static const char *plural(size_t n, const char *one, const char *many)
@@ -197,6 +231,14 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
             if (l->transform != DEDUP_XFORM_IDENTITY)
                 fprintf(out, " (%s)", dedup_transform_name(l->transform));
             fprintf(out, ", distance %u of 256", l->distance);
+        } else if (l->kind == DEDUP_MATCH_OVERLAP) {
+            fprintf(out, " (%.0f%% of the %s image, %.0f%% of the %s image), at %.0f,%.0f in the %s image",
+                    100 * l->share_held_out, h->split, 100 * l->share_train, t->split, l->dx,
+                    l->dy, t->split);
+            if (l->scale < 0.97 || l->scale > 1.03)
+                fprintf(out, ", scale %.2f", l->scale);
+            if (l->rotation < -1 || l->rotation > 1)
+                fprintf(out, ", rotated %.0f degrees", l->rotation);
         }
         fputc('\n', out);
     }
@@ -205,17 +247,28 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
         dedup_report_quote_path(out, items->items[r->unreadable[i].item].path, o->quote_paths);
         fprintf(out, ": %s\n", r->unreadable[i].reason);
     }
-    char counts[160];
-    snprintf(counts, sizeof(counts), "%zu %s checked, %zu new, %zu decoded", r->checked,
-             plural(r->checked, "image", "images"), items->new_count, r->decoded);
+    char counts[224];
+    int n = snprintf(counts, sizeof(counts), "%zu %s checked, %zu new, %zu decoded", r->checked,
+                     plural(r->checked, "image", "images"), count_images(items, 1), r->decoded);
+    if (r->not_comparable && n > 0 && (size_t)n < sizeof(counts))
+        snprintf(counts + n, sizeof(counts) - (size_t)n, ", %zu too flat to compare for overlaps",
+                 r->not_comparable);
     if (r->leak_count) {
+        /* The partner may be a training image or, with checkHeldOutPairs,
+         * an image of another held-out split: advice that fits both. */
+        size_t pairs = 0;
+        for (size_t i = 0; i < r->leak_count; i++)
+            pairs += items->items[r->leaks[i].train].role == DEDUP_ROLE_HELD_OUT;
         fprintf(out,
-                "git-dedup: refused: %zu held-out %s a training image (%s).\n"
-                "git-dedup: next: remove the held-out %s listed above or move %s to the "
-                "training split, then commit again; 'git dedup check --all' lists every leak "
-                "already committed.\n",
-                r->leak_count, plural(r->leak_count, "image matches", "images match"), counts,
-                plural(r->leak_count, "copy", "copies"), plural(r->leak_count, "it", "them"));
+                "git-dedup: refused: %zu held-out %s %s (%s).\n"
+                "git-dedup: next: for each pair listed above, remove one of the two images or "
+                "put both in the same split; 'git dedup check --all' lists the leaks already "
+                "committed.\n",
+                r->leak_count, plural(r->leak_count, "image matches", "images match"),
+                pairs == 0                ? "a training image"
+                : pairs == r->leak_count ? "an image of another held-out split"
+                                         : "a training image or an image of another held-out split",
+                counts);
     } else if (r->unreadable_count && !o->unreadable_warn) {
         fprintf(out,
                 "git-dedup: refused: no leak found, but %zu %s could not be checked (%s).\n"

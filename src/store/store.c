@@ -32,7 +32,7 @@
 
 /* "GDDP" marks the file as ours; SCHEMA_VERSION as the layout below. */
 #define STORE_APPLICATION_ID 0x47444450
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 15000
 #define STORE_FILE "cache.sqlite"
 /* Serialises moving a damaged file aside between processes (see move_aside). */
@@ -58,14 +58,16 @@ static const char SCHEMA_SQL[] = "CREATE TABLE features ("
                                  " quality INTEGER NOT NULL,"
                                  " pdq BLOB NOT NULL,"
                                  " checksum BLOB NOT NULL,"
+                                 " local BLOB NOT NULL,"
                                  " PRIMARY KEY (content_id, feature_version)"
                                  ") WITHOUT ROWID";
 
-static const char GET_SQL[] = "SELECT byte_hash, pixel_hash, width, height, quality, pdq, checksum"
+static const char GET_SQL[] = "SELECT byte_hash, pixel_hash, width, height, quality, pdq, checksum, local"
                               " FROM features WHERE content_id = ?1 AND feature_version = ?2";
 static const char PUT_SQL[] =
     "INSERT OR REPLACE INTO features (content_id, feature_version, byte_hash, pixel_hash,"
-    " width, height, quality, pdq, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    " width, height, quality, pdq, checksum, local)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 /* Matching the checksum too means we never drop a good row that another
  * process wrote between our read and our delete. */
 static const char DEL_SQL[] =
@@ -197,8 +199,11 @@ static void get_pdq(dedup_pdq *pdq, const uint8_t *p)
  * row copied under another id or version fails too.  Hashing content_id with
  * the payload hash as seed avoids a variable-length buffer.
  */
+/* The local-features blob carries its own checksum; chaining it in here
+ * also ties it to this row, so blobs cannot be swapped between rows. */
 static void row_checksum(uint8_t out[CHECKSUM_BYTES], const char *content_id,
-                         sqlite3_int64 version_key, const dedup_features *f)
+                         sqlite3_int64 version_key, const dedup_features *f,
+                         const uint8_t *local, size_t local_len)
 {
     uint8_t buf[PAYLOAD_BYTES];
     uint8_t *p = buf;
@@ -216,6 +221,7 @@ static void row_checksum(uint8_t out[CHECKSUM_BYTES], const char *content_id,
     p += PDQ_BYTES;
     put_u64(p, (uint64_t)version_key);
     XXH64_hash_t seed = XXH3_64bits(buf, sizeof(buf));
+    seed = XXH3_64bits_withSeed(local, local_len, seed);
     put_u64(out, XXH3_64bits_withSeed(content_id, strlen(content_id), seed));
 }
 
@@ -561,7 +567,8 @@ int dedup_store_open(dedup_store **out, const char *dir, dedup_error *err)
     int status = dedup_decode_version(decoders, sizeof(decoders), err);
     if (status < 0)
         return status;
-    int n = snprintf(version, sizeof(version), "features %d; %s", DEDUP_FEATURE_VERSION, decoders);
+    int n = snprintf(version, sizeof(version), "features %d; local %d; %s", DEDUP_FEATURE_VERSION,
+                     DEDUP_LOCAL_VERSION, decoders);
     if (n < 0 || (size_t)n >= sizeof(version))
         return dedup_error_set(err, DEDUP_ETOOBIG, "cache version text is too long");
     return dedup_store_open_versioned(out, dir, version, err);
@@ -675,9 +682,16 @@ static int decode_row(sqlite3_stmt *st, const char *content_id, sqlite3_int64 ve
     if (!p)
         return 0;
     get_pdq(&f->pdq, p);
+    if (sqlite3_column_type(st, 7) != SQLITE_BLOB)
+        return 0;
+    const uint8_t *local = sqlite3_column_blob(st, 7);
+    size_t local_len = (size_t)sqlite3_column_bytes(st, 7);
+    dedup_error ignored;
+    if (!local || dedup_local_parse(&f->local, local, local_len, &ignored) != 0)
+        return 0;
     const uint8_t *stored = blob_column(st, 6, CHECKSUM_BYTES);
     uint8_t want[CHECKSUM_BYTES];
-    row_checksum(want, content_id, version_key, f);
+    row_checksum(want, content_id, version_key, f, local, local_len);
     return stored && memcmp(stored, want, CHECKSUM_BYTES) == 0;
 }
 
@@ -728,13 +742,17 @@ int dedup_store_get(dedup_store *store, const char *content_id, dedup_features *
 }
 
 static int bind_row(sqlite3_stmt *st, const char *content_id, sqlite3_int64 version_key,
-                    const dedup_features *f)
+                    const dedup_features *f, uint8_t local[DEDUP_LOCAL_BLOB_MAX])
 {
     uint8_t byte_hash[HASH_BYTES], pixel_hash[HASH_BYTES], pdq[PDQ_BYTES], sum[CHECKSUM_BYTES];
+    size_t local_len = 0;
+    dedup_error ignored;
+    if (dedup_local_serialize(local, DEDUP_LOCAL_BLOB_MAX, &local_len, &f->local, &ignored) != 0)
+        return SQLITE_MISUSE; /* features that were never computed are not cached */
     put_hash(byte_hash, &f->byte_hash);
     put_hash(pixel_hash, &f->pixel_hash);
     put_pdq(pdq, &f->pdq);
-    row_checksum(sum, content_id, version_key, f);
+    row_checksum(sum, content_id, version_key, f, local, local_len);
     int rc = sqlite3_bind_text(st, 1, content_id, -1, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 2, version_key);
@@ -753,6 +771,8 @@ static int bind_row(sqlite3_stmt *st, const char *content_id, sqlite3_int64 vers
         rc = sqlite3_bind_blob(st, 8, pdq, PDQ_BYTES, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 9, sum, CHECKSUM_BYTES, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 10, local, (int)local_len, SQLITE_STATIC);
     return rc;
 }
 
@@ -767,7 +787,13 @@ int dedup_store_put(dedup_store *store, const char *content_id, const dedup_feat
     /* One retry: after a rebuild the fresh file takes the row. */
     for (int attempt = 0;; attempt++) {
         sqlite3_stmt *st = store->put_stmt;
-        int rc = bind_row(st, content_id, store->version_key, features);
+        uint8_t local[DEDUP_LOCAL_BLOB_MAX];
+        int rc = bind_row(st, content_id, store->version_key, features, local);
+        if (rc == SQLITE_MISUSE) {
+            sqlite3_clear_bindings(st);
+            return dedup_error_set(err, DEDUP_EINVAL, "%s: cannot cache %s: its local features "
+                                   "are not valid", store->path, content_id);
+        }
         if (rc == SQLITE_OK)
             rc = sqlite3_step(st);
         sqlite3_reset(st);

@@ -139,9 +139,12 @@ git reset -q --hard
 rm -f "data/test/wood copy.jpg"
 
 # --- threshold --------------------------------------------------------------
-resized_copy Dune.jpg data/test/dune-small.jpg
+lossy_copy Dune.jpg data/test/dune-small.jpg
 git add data
-git config dedup.threshold 0 # the resized copy is not within distance 0
+# The lossy copy is not within distance 0; and overlap detection, which
+# would still see a whole-image crop, is off for this part.
+git config dedup.overlap false
+git config dedup.threshold 0
 expect_exit 0 git dedup check
 expect_no_grep '^LEAK ' "$OUT"
 git config dedup.threshold 255
@@ -150,6 +153,7 @@ expect_contains '"threshold":255' "$OUT"
 git config --unset dedup.threshold
 expect_exit 1 git dedup check --json
 expect_contains '"threshold":31' "$OUT"
+git config --unset dedup.overlap
 git reset -q --hard
 
 # ============================================================================

@@ -128,7 +128,9 @@ rm .git/hooks/pre-commit.before-git-dedup
 new_repo hookspath
 git config core.hooksPath .githooks
 mkdir -p data/train
-(cd data/train && expect_exit 0 git dedup install) # from a subdirectory
+cd data/train # from a subdirectory (no subshell: assertions count here)
+expect_exit 0 git dedup install
+cd ../..
 check "relative hooksPath: installed at the top" cmp -s "$HOOK_SRC" .githooks/pre-commit
 check "relative hooksPath: .githooks/pre-merge-commit" test -x .githooks/pre-merge-commit
 check "relative hooksPath: not under data/train" test ! -e data/train/.githooks

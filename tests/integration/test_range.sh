@@ -63,7 +63,10 @@ expect_exit 1 git --git-dir="$T/bare.git" dedup check --range main..feature
 expect_grep "$(near_leak_re data/test/dune-small.jpg test data/train/dune.jpg train)" "$OUT"
 expect_count 1 '^LEAK ' "$OUT"
 expect_exit 0 git --git-dir="$T/bare.git" dedup check --range feature~1..feature
-(cd "$T/bare.git" && expect_exit 1 git dedup check --range main..feature)
+here=$(pwd)
+cd "$T/bare.git" # no subshell: assertions count here
+expect_exit 1 git dedup check --range main..feature
+cd "$here"
 expect_exit 1 git --git-dir="$T/bare.git" dedup check --rev feature
 expect_count 2 '^LEAK ' "$OUT"
 

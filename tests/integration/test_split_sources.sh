@@ -295,8 +295,9 @@ git config --unset dedup.checkHeldOutPairs
 # ============================================================================
 # The committed .gitdedup, under git config and git -c
 new_repo shared
+git config dedup.overlap false # only the threshold decides below
 photo Dune.jpg images/a.jpg
-resized_copy Dune.jpg images/b.jpg
+lossy_copy Dune.jpg images/b.jpg
 printf 'path,split\nimages/a.jpg,train\nimages/b.jpg,train\n' >splits.csv
 cat >.gitdedup <<'EOF'
 # shared by the team
@@ -307,7 +308,7 @@ EOF
 git add . && commit_quiet "dataset and shared config"
 printf 'path,split\nimages/a.jpg,train\nimages/b.jpg,test\n' >splits.csv
 git add splits.csv
-expect_exit 0 git dedup check --json # threshold 0 from .gitdedup: the resized copy passes
+expect_exit 0 git dedup check --json # threshold 0 from .gitdedup: the lossy copy passes
 expect_contains '"threshold":0' "$OUT"
 git config dedup.threshold 31 # the repository's config overrides .gitdedup
 expect_exit 1 git dedup check

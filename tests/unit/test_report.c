@@ -49,7 +49,8 @@ int main(void)
     items[2].split = "val";
     items[2].role = DEDUP_ROLE_HELD_OUT;
     dedup_item_list list = {items, 3, 3, 2, NULL, 0, NULL, 0};
-    dedup_leak leak = {0, 1, DEDUP_MATCH_NEAR_DUPLICATE, DEDUP_XFORM_FLIP_H, 12};
+    dedup_leak leak = {.held_out = 0, .train = 1, .kind = DEDUP_MATCH_NEAR_DUPLICATE,
+                       .transform = DEDUP_XFORM_FLIP_H, .distance = 12};
     dedup_unreadable bad = {2, "corrupt\nPNG"};
     dedup_result r;
     memset(&r, 0, sizeof(r));
@@ -74,7 +75,7 @@ int main(void)
         "\"flip_h\",\"distance\":12}],\"unreadable\":[{\"path\":\"val/bad\\ufffd.png\","
         "\"split\":\"val\",\"reason\":\"corrupt\\u000aPNG\"}],\"notes\":[],\"summary\":{"
         "\"leaks\":1,\"unreadable\":1,\"images\":3,\"new\":2,\"checked\":2,\"decoded\":1,"
-        "\"exact_only\":0,\"exit_code\":1}}\n";
+        "\"exact_only\":0,\"not_comparable\":0,\"exit_code\":1}}\n";
     if (strcmp(buf, want) != 0)
         dedup_test_fail(__FILE__, __LINE__, "JSON report:\n got %s\nwant %s", buf, want);
     free(buf);

@@ -102,6 +102,22 @@ static dedup_features sample(unsigned seed, int has_pixel)
         for (int w = 0; w < DEDUP_PDQ_WORDS; w++)
             f.pdq.variants[t].w[w] = x * (uint64_t)(t * 4 + w + 11) ^ ((uint64_t)t << 56);
     f.pdq.quality = (int)(seed % 101);
+    /* a small but valid keypoint set, so the local blob round-trips too */
+    f.local.work_width = 300 + (int)seed % 7;
+    f.local.work_height = 200;
+    f.local.source_width = f.width;
+    f.local.source_height = 4 * f.local.work_height;
+    f.local.count = 3;
+    for (uint32_t k = 0; k < f.local.count; k++) {
+        dedup_local_keypoint *kp = &f.local.points[k];
+        for (int w = 0; w < 4; w++)
+            kp->desc[w] = x * (k + 3) ^ ((uint64_t)w << 60);
+        kp->x = (uint16_t)(4 * (10 + k + seed % 50));
+        kp->y = (uint16_t)(4 * (20 + k));
+        kp->level = (uint8_t)(k % DEDUP_LOCAL_LEVELS);
+        kp->angle = (uint8_t)(seed * 13 + k);
+        kp->contrast = (uint8_t)(4 * (2 + k));
+    }
     return f;
 }
 
@@ -118,6 +134,11 @@ static void check_same(const dedup_features *got, const dedup_features *want)
     for (int t = 0; t < DEDUP_XFORM_COUNT; t++)
         for (int w = 0; w < DEDUP_PDQ_WORDS; w++)
             CHECK(got->pdq.variants[t].w[w] == want->pdq.variants[t].w[w]);
+    CHECK_EQ_INT(got->local.count, want->local.count);
+    CHECK_EQ_INT(got->local.work_width, want->local.work_width);
+    CHECK_EQ_INT(got->local.source_width, want->local.source_width);
+    CHECK(memcmp(got->local.points, want->local.points,
+                 want->local.count * sizeof(want->local.points[0])) == 0);
 }
 
 static dedup_store *open_ok(const char *dir)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Faults found by a new user's trial, each with the input that showed it.
+. "$(dirname "$0")/lib.sh"
+
+new_repo trial
+expect_exit 0 git dedup install
+photo Dune.jpg data/train/Dune.jpg
+git add data && commit_quiet "train"
+resized_copy Dune.jpg data/test/copy.jpg
+
+# 1. GIT_WORK_TREE (set by git for hooks when a command ran with
+#    --work-tree): libgit2 1.5 refuses it; every commit was refused.
+repo=$(pwd)
+git add data/test/copy.jpg
+expect_exit 1 env GIT_DIR="$repo/.git" GIT_WORK_TREE="$repo" git dedup check
+expect_grep '^LEAK data/test/copy\.jpg \[test\] ~ data/train/Dune\.jpg \[train\]' "$OUT"
+git rm -q --cached data/test/copy.jpg
+echo readme >README
+git add README
+before=$(head_rev)
+cd / # (no subshell: assertions must count in this shell)
+expect_exit 0 git --git-dir="$repo/.git" --work-tree="$repo" commit -q -m "from outside"
+cd "$repo"
+check_not "a clean commit with --work-tree went through" test "$(head_rev)" = "$before"
+git add data/test/copy.jpg
+before=$(head_rev)
+cd /
+expect_exit 1 git --git-dir="$repo/.git" --work-tree="$repo" commit -q -m "leak"
+cd "$repo"
+expect_eq "$(head_rev)" "$before" "a leaking commit with --work-tree was refused"
+git rm -q --cached data/test/copy.jpg
+
+# 2. check in a bare repository has nothing staged: say so (exit 2) instead
+#    of passing silently.
+git clone -q --bare . "$T/bare.git"
+cd "$T/bare.git"
+expect_exit 2 git dedup check
+expect_grep 'bare repository: it has no staged changes to check; use --all, --rev <commit> or --range' "$ERR"
+expect_exit 0 git dedup check --all
+cd "$repo"
+
+# 3. --format json still prints one JSON object when the check cannot run.
+expect_exit 2 git -c dedup.threshold=999 dedup check --format json
+expect_line '{"version":1,"error":"dedup.threshold: 999 is out of range (0 to 255)","summary":{"exit_code":2}}' "$OUT"
+
+# 4. control characters from the dataset's files never reach the terminal raw
+printf 'test/a.jpg\tb\033[31mogus\n' >.gitattributes
+sed -i 's/\t/ dedup-split=/' .gitattributes
+git add .gitattributes
+photo Aqua.jpg test/a.jpg
+git add test/a.jpg
+expect_exit 2 git dedup check
+check_not "no raw ESC byte on stderr" grep -q "$(printf '\033')" "$ERR"
+expect_grep 'b\\033\[31mogus' "$ERR"
+
+finish
