@@ -210,6 +210,10 @@ static int compute_features(check_ctx *c, size_t i, const uint8_t *data, size_t 
     }
     if (rc) {
         *readable = 0;
+        /* Bytes we cannot decode can still be a copy of other bytes: keep
+         * the byte hash so an exact copy is a leak, not just two warnings. */
+        c->keys[i].byte_hash = dedup_byte_hash(data, len);
+        c->keys[i].loaded = 1;
         return not_readable(c, i, DEDUP_STORAGE_BLOB, &why, err);
     }
     *readable = 1;

@@ -53,4 +53,15 @@ expect_exit 2 git dedup check
 check_not "no raw ESC byte on stderr" grep -q "$(printf '\033')" "$ERR"
 expect_grep 'b\\033\[31mogus' "$ERR"
 
+# 5. a file we cannot decode is still an exact copy of its twin: byte-identical
+#    BMPs in train and test are a leak (exit 1), not only two warnings.
+git rm -q --cached -r test .gitattributes >/dev/null
+rm -rf test .gitattributes
+printf 'BM\066\000\000\000\000\000\000\000\066\000\000\000(not decoded)' >data/train/scan.bmp
+cp data/train/scan.bmp data/test/scan-copy.bmp
+git add data
+expect_exit 1 git dedup check
+expect_line 'LEAK data/test/scan-copy.bmp [test] ~ data/train/scan.bmp [train]: exact bytes' "$OUT"
+expect_grep '^UNREADABLE data/test/scan-copy\.bmp: BMP images are not supported' "$OUT"
+
 finish
