@@ -63,7 +63,6 @@ int main(int argc, char **argv)
             max_rss = ru.ru_maxrss;
         last = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
-    printf("wall_ms=%.1f cpu_ms=%.1f maxrss_kb=%ld exit=%d\n", best_wall, best_cpu, max_rss,
-           last);
+    printf("wall_ms=%.1f cpu_ms=%.1f maxrss_kb=%ld exit=%d\n", best_wall, best_cpu, max_rss, last);
     return 0;
 }

@@ -115,8 +115,8 @@ int dedup_cli_install(dedup_repo *repo, int uninstall, dedup_error *err)
                                          "merge or remove one of them, then install again",
                                          hook, chained);
                 } else if (rename(hook, chained) != 0) {
-                    rc = dedup_error_set(err, DEDUP_EIO, "%s: cannot keep existing hook: %s",
-                                         hook, strerror(errno));
+                    rc = dedup_error_set(err, DEDUP_EIO, "%s: cannot keep existing hook: %s", hook,
+                                         strerror(errno));
                 } else {
                     printf("git-dedup: kept your existing %s hook as %s; it runs first\n",
                            hook_names[i], chained);

@@ -186,9 +186,9 @@ static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
     if (mode && strcmp(mode, "warn") == 0)
         cfg->unreadable_warn = 1;
     else if (mode && strcmp(mode, "fail") != 0)
-        rc = dedup_error_set(err, DEDUP_ECONFIG,
-                             "dedup.unreadable: '%s' is not a valid value (use fail or warn)",
-                             mode);
+        rc =
+            dedup_error_set(err, DEDUP_ECONFIG,
+                            "dedup.unreadable: '%s' is not a valid value (use fail or warn)", mode);
     free(mode);
     if (rc)
         return rc;
@@ -326,8 +326,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         int major, minor, rev;
         git_libgit2_version(&major, &minor, &rev);
-        printf("git-dedup %s (libgit2 %d.%d.%d, feature version %d)\n", DEDUP_VERSION_STRING,
-               major, minor, rev, DEDUP_FEATURE_VERSION);
+        printf("git-dedup %s (libgit2 %d.%d.%d, feature version %d)\n", DEDUP_VERSION_STRING, major,
+               minor, rev, DEDUP_FEATURE_VERSION);
         return DEDUP_EXIT_OK;
     }
     for (int i = 2; i < argc; i++)

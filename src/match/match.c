@@ -37,8 +37,8 @@ typedef struct {
 
 typedef struct {
     dedup_pdq_hash *codes;
-    size_t *item;           /* owner of each code */
-    unsigned char *xform;   /* which variant each code is */
+    size_t *item;         /* owner of each code */
+    unsigned char *xform; /* which variant each code is */
     size_t count, cap;
 } code_list;
 
@@ -153,8 +153,7 @@ static int add_note(dedup_result *r, dedup_error *err, const char *fmt, ...)
 
 static int add_unreadable(dedup_result *r, size_t item, const char *reason, dedup_error *err)
 {
-    dedup_unreadable *grown =
-        realloc(r->unreadable, (r->unreadable_count + 1) * sizeof(*grown));
+    dedup_unreadable *grown = realloc(r->unreadable, (r->unreadable_count + 1) * sizeof(*grown));
     char *copy = strdup(reason);
     if (!grown || !copy) {
         free(copy);
@@ -328,8 +327,8 @@ static int match_overlaps(check_ctx *c, const dedup_local_features *const *local
         return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
     for (size_t i = 0; i < c->items->count; i++)
         skip[i] = (int)c->best[i].kind != -1;
-    int rc = dedup_match_overlaps(c->items, local, skip, opts, pair_allowed_cb, offer_overlap, c,
-                                  err);
+    int rc =
+        dedup_match_overlaps(c->items, local, skip, opts, pair_allowed_cb, offer_overlap, c, err);
     free(skip);
     return rc;
 }

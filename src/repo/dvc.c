@@ -95,12 +95,12 @@ static int add_out(dedup_dvc_file *f, yaml_document_t *doc, yaml_node_t *o, cons
     dedup_dvc_out out = {0};
     if (parse_md5((const char *)md5->data.scalar.value, md5->data.scalar.length, out.md5,
                   &out.is_dir) != 0)
-        return dedup_error_set(err, DEDUP_EINVAL,
-                               "%s:%zu: md5 '%.*s' is not 32 hexadecimal digits (with '.dir' "
-                               "for a directory)",
-                               name, line_of(md5),
-                               (int)(md5->data.scalar.length > 80 ? 80 : md5->data.scalar.length),
-                               (const char *)md5->data.scalar.value);
+        return dedup_error_set(
+            err, DEDUP_EINVAL,
+            "%s:%zu: md5 '%.*s' is not 32 lower-case hexadecimal digits (with '.dir' "
+            "for a directory)",
+            name, line_of(md5), (int)(md5->data.scalar.length > 80 ? 80 : md5->data.scalar.length),
+            (const char *)md5->data.scalar.value);
     if (size && size->type == YAML_SCALAR_NODE) {
         uint64_t v = 0;
         size_t n = size->data.scalar.length;
@@ -264,7 +264,7 @@ static int dir_string(void *ctx, const unsigned char *s, size_t n)
     if (c->want == 1) {
         int is_dir;
         if (parse_md5((const char *)s, n, c->md5, &is_dir) != 0 || is_dir)
-            return dir_fail(c, DEDUP_EINVAL, "an md5 is not 32 hexadecimal digits");
+            return dir_fail(c, DEDUP_EINVAL, "an md5 is not 32 lower-case hexadecimal digits");
         c->have_md5 = 1;
     } else if (c->want == 2) {
         if (memchr(s, '\0', n))

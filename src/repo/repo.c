@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,15 @@ static int open_git_from_env(git_repository **out, int *via_git, dedup_error *er
     return 0;
 }
 
+/* Whether directories a and b are the same (b may be relative to the
+ * current directory, as git's "GIT_WORK_TREE=." for hooks is). */
+static int same_dir(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 /*
  * libgit2 1.5 refuses GIT_WORK_TREE ("unimplemented"), which git sets for
  * hooks whenever a command ran with --work-tree.  Open without it (the
@@ -101,7 +111,10 @@ static int open_git(git_repository **out, int *via_git, dedup_error *err)
     int rc = open_git_from_env(out, via_git, err);
     if (work_tree) {
         setenv("GIT_WORK_TREE", work_tree, 1);
-        if (rc == 0 && git_repository_set_workdir(*out, work_tree, 0) < 0) {
+        /* libgit2 1.5 leaks a little in set_workdir: skip it when the work
+         * tree it found is already the one named (the usual case). */
+        if (rc == 0 && !same_dir(git_repository_workdir(*out), work_tree) &&
+            git_repository_set_workdir(*out, work_tree, 0) < 0) {
             rc = git_fail(err, DEDUP_EREPO, "cannot use GIT_WORK_TREE");
             git_repository_free(*out);
             *out = NULL;

@@ -232,9 +232,11 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
                 fprintf(out, " (%s)", dedup_transform_name(l->transform));
             fprintf(out, ", distance %u of 256", l->distance);
         } else if (l->kind == DEDUP_MATCH_OVERLAP) {
-            fprintf(out, " (%.0f%% of the %s image, %.0f%% of the %s image), at %.0f,%.0f in the %s image",
-                    100 * l->share_held_out, h->split, 100 * l->share_train, t->split, l->dx,
-                    l->dy, t->split);
+            fprintf(
+                out,
+                " (%.0f%% of the %s image, %.0f%% of the %s image), at %.0f,%.0f in the %s image",
+                100 * l->share_held_out, h->split, 100 * l->share_train, t->split, l->dx, l->dy,
+                t->split);
             if (l->scale < 0.97 || l->scale > 1.03)
                 fprintf(out, ", scale %.2f", l->scale);
             if (l->rotation < -1 || l->rotation > 1)
@@ -265,7 +267,7 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
                 "put both in the same split; 'git dedup check --all' lists the leaks already "
                 "committed.\n",
                 r->leak_count, plural(r->leak_count, "image matches", "images match"),
-                pairs == 0                ? "a training image"
+                pairs == 0               ? "a training image"
                 : pairs == r->leak_count ? "an image of another held-out split"
                                          : "a training image or an image of another held-out split",
                 counts);

@@ -62,8 +62,9 @@ static const char SCHEMA_SQL[] = "CREATE TABLE features ("
                                  " PRIMARY KEY (content_id, feature_version)"
                                  ") WITHOUT ROWID";
 
-static const char GET_SQL[] = "SELECT byte_hash, pixel_hash, width, height, quality, pdq, checksum, local"
-                              " FROM features WHERE content_id = ?1 AND feature_version = ?2";
+static const char GET_SQL[] =
+    "SELECT byte_hash, pixel_hash, width, height, quality, pdq, checksum, local"
+    " FROM features WHERE content_id = ?1 AND feature_version = ?2";
 static const char PUT_SQL[] =
     "INSERT OR REPLACE INTO features (content_id, feature_version, byte_hash, pixel_hash,"
     " width, height, quality, pdq, checksum, local)"
@@ -202,8 +203,8 @@ static void get_pdq(dedup_pdq *pdq, const uint8_t *p)
 /* The local-features blob carries its own checksum; chaining it in here
  * also ties it to this row, so blobs cannot be swapped between rows. */
 static void row_checksum(uint8_t out[CHECKSUM_BYTES], const char *content_id,
-                         sqlite3_int64 version_key, const dedup_features *f,
-                         const uint8_t *local, size_t local_len)
+                         sqlite3_int64 version_key, const dedup_features *f, const uint8_t *local,
+                         size_t local_len)
 {
     uint8_t buf[PAYLOAD_BYTES];
     uint8_t *p = buf;
@@ -791,8 +792,10 @@ int dedup_store_put(dedup_store *store, const char *content_id, const dedup_feat
         int rc = bind_row(st, content_id, store->version_key, features, local);
         if (rc == SQLITE_MISUSE) {
             sqlite3_clear_bindings(st);
-            return dedup_error_set(err, DEDUP_EINVAL, "%s: cannot cache %s: its local features "
-                                   "are not valid", store->path, content_id);
+            return dedup_error_set(err, DEDUP_EINVAL,
+                                   "%s: cannot cache %s: its local features "
+                                   "are not valid",
+                                   store->path, content_id);
         }
         if (rc == SQLITE_OK)
             rc = sqlite3_step(st);

@@ -189,7 +189,7 @@ mv "$T/third-cache" .dvc/cache
 printf 'outs:\n- md5: nothex\n  path: x.jpg\n' >images/test/bad.jpg.dvc
 git add images/test/bad.jpg.dvc
 expect_exit 2 git dedup check
-expect_contains "images/test/bad.jpg.dvc:2: md5 'nothex' is not 32 hexadecimal digits" "$ERR"
+expect_contains "images/test/bad.jpg.dvc:2: md5 'nothex' is not 32 lower-case hexadecimal digits" "$ERR"
 printf 'outs:\n- md5: %s\n  path: ../../../outside.jpg\n' "$md5" >images/test/bad.jpg.dvc
 git add images/test/bad.jpg.dvc
 expect_exit 2 git dedup check

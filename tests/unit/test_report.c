@@ -49,8 +49,11 @@ int main(void)
     items[2].split = "val";
     items[2].role = DEDUP_ROLE_HELD_OUT;
     dedup_item_list list = {items, 3, 3, 2, NULL, 0, NULL, 0};
-    dedup_leak leak = {.held_out = 0, .train = 1, .kind = DEDUP_MATCH_NEAR_DUPLICATE,
-                       .transform = DEDUP_XFORM_FLIP_H, .distance = 12};
+    dedup_leak leak = {.held_out = 0,
+                       .train = 1,
+                       .kind = DEDUP_MATCH_NEAR_DUPLICATE,
+                       .transform = DEDUP_XFORM_FLIP_H,
+                       .distance = 12};
     dedup_unreadable bad = {2, "corrupt\nPNG"};
     dedup_result r;
     memset(&r, 0, sizeof(r));

@@ -10,17 +10,17 @@
 
 extern int dedup_test_failures;
 
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond))                                                                         \
-            dedup_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                         \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            dedup_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                               \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                   \
-    do {                                                                                     \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                                \
-        if (va_ != vb_)                                                                      \
-            dedup_test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, va_, vb_); \
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                                      \
+        if (va_ != vb_)                                                                            \
+            dedup_test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, va_, vb_);      \
     } while (0)
 
 void dedup_test_fail(const char *file, int line, const char *fmt, ...);
