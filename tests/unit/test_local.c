@@ -14,22 +14,6 @@
 
 #include <xxhash.h>
 
-static dedup_image blank_image(int w, int h)
-{
-    dedup_image img;
-    memset(&img, 0, sizeof(img));
-    img.width = w;
-    img.height = h;
-    img.stride = (size_t)w * 3;
-    img.pixels = calloc((size_t)w * (size_t)h, 3);
-    img.full_resolution = 1;
-    img.source_width = w;
-    img.source_height = h;
-    if (!img.pixels)
-        dedup_test_fail(__FILE__, __LINE__, "out of memory for %dx%d", w, h);
-    return img;
-}
-
 /* A fixed-seed generator, so the noisy images are the same every run. */
 static uint32_t next_rand(uint32_t *s)
 {
@@ -153,12 +137,12 @@ static void check_flat(const char *what, dedup_image *img)
 
 static void test_flat(void)
 {
-    dedup_image img = blank_image(768, 768);
+    dedup_image img = dedup_test_new_image(768, 768);
     memset(img.pixels, 128, (size_t)768 * 768 * 3);
     check_flat("solid grey", &img);
 
     /* Open sea: blue with +-3 levels of noise. */
-    img = blank_image(768, 768);
+    img = dedup_test_new_image(768, 768);
     uint32_t seed = 1;
     for (size_t i = 0; i < (size_t)768 * 768; i++) {
         int n = (int)(next_rand(&seed) % 7) - 3;
@@ -169,27 +153,27 @@ static void test_flat(void)
     check_flat("sea (blue, +-3 noise)", &img);
 
     /* Cloud: a smooth diagonal gradient. */
-    img = blank_image(900, 600);
+    img = dedup_test_new_image(900, 600);
     for (int y = 0; y < 600; y++)
         for (int x = 0; x < 900; x++)
             memset(img.pixels + ((size_t)y * 900 + x) * 3, 120 + (x + y) / 15, 3);
     check_flat("smooth gradient", &img);
 
     /* Black border around a black frame: all zero. */
-    img = blank_image(640, 480);
+    img = dedup_test_new_image(640, 480);
     check_flat("black", &img);
 
     /* Tiny and extreme shapes: no crash, nothing to compare. */
-    img = blank_image(1, 1);
+    img = dedup_test_new_image(1, 1);
     img.pixels[0] = 255;
     check_flat("1x1", &img);
-    img = blank_image(3, 2);
+    img = dedup_test_new_image(3, 2);
     check_flat("3x2", &img);
-    img = blank_image(5000, 3);
+    img = dedup_test_new_image(5000, 3);
     for (size_t i = 0; i < (size_t)5000 * 3 * 3; i++)
         img.pixels[i] = (uint8_t)((i / 3 % 7) * 40);
     check_flat("5000x3 stripes", &img);
-    img = blank_image(40, 3000);
+    img = dedup_test_new_image(40, 3000);
     for (size_t i = 0; i < (size_t)40 * 3000 * 3; i++)
         img.pixels[i] = (uint8_t)(next_rand(&seed) & 255);
     check_flat("40x3000 noise", &img);

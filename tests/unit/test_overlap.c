@@ -32,25 +32,9 @@
 
 static dedup_decoder *decoder;
 
-static dedup_image new_image(int w, int h)
-{
-    dedup_image img;
-    memset(&img, 0, sizeof(img));
-    img.width = w;
-    img.height = h;
-    img.stride = (size_t)w * 3;
-    img.pixels = calloc((size_t)w * (size_t)h, 3);
-    img.full_resolution = 1;
-    img.source_width = w;
-    img.source_height = h;
-    if (!img.pixels)
-        dedup_test_fail(__FILE__, __LINE__, "out of memory for %dx%d", w, h);
-    return img;
-}
-
 static dedup_image crop(const dedup_image *src, int x, int y, int w, int h)
 {
-    dedup_image c = new_image(w, h);
+    dedup_image c = dedup_test_new_image(w, h);
     for (int j = 0; j < h && c.pixels; j++)
         memcpy(c.pixels + (size_t)j * c.stride, src->pixels + (size_t)(y + j) * src->stride + 3 * x,
                (size_t)w * 3);
@@ -60,7 +44,7 @@ static dedup_image crop(const dedup_image *src, int x, int y, int w, int h)
 /* Area average to w x h (shrinking only), as an image editor would. */
 static dedup_image shrink(const dedup_image *s, int w, int h)
 {
-    dedup_image d = new_image(w, h);
+    dedup_image d = dedup_test_new_image(w, h);
     const double fx = (double)s->width / w, fy = (double)s->height / h;
     for (int y = 0; y < h && d.pixels; y++)
         for (int x = 0; x < w; x++) {
@@ -308,7 +292,7 @@ static void test_unrelated(void)
  * or not: every corner looks like every other, so no fit may be claimed. */
 static void test_checkerboard(void)
 {
-    dedup_image board = new_image(2048, 1536);
+    dedup_image board = dedup_test_new_image(2048, 1536);
     uint32_t seed = 7;
     for (int y = 0; y < board.height && board.pixels; y++)
         for (int x = 0; x < board.width; x++) {
@@ -337,7 +321,7 @@ static void test_checkerboard(void)
 static void test_flat(void)
 {
     /* Open sea with a little noise: too few keypoints to compare. */
-    dedup_image sea = new_image(CROP, CROP);
+    dedup_image sea = dedup_test_new_image(CROP, CROP);
     uint32_t seed = 3;
     for (size_t i = 0; sea.pixels && i < (size_t)CROP * CROP; i++) {
         seed = seed * 1664525u + 1013904223u;

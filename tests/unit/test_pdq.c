@@ -53,22 +53,6 @@ static void stat_print(const stat *s)
 
 /* --- image helpers ---------------------------------------------------- */
 
-static dedup_image new_image(int w, int h)
-{
-    dedup_image img;
-    memset(&img, 0, sizeof(img));
-    img.width = w;
-    img.height = h;
-    img.stride = (size_t)w * 3;
-    img.pixels = calloc((size_t)w * (size_t)h, 3);
-    img.full_resolution = 1;
-    img.source_width = w;
-    img.source_height = h;
-    if (!img.pixels)
-        dedup_test_fail(__FILE__, __LINE__, "out of memory for %dx%d", w, h);
-    return img;
-}
-
 static uint8_t *px(const dedup_image *img, int x, int y)
 {
     return img->pixels + (size_t)y * img->stride + (size_t)x * 3;
@@ -80,7 +64,7 @@ static dedup_image transform_image(const dedup_image *src, dedup_transform t)
     const int w = src->width, h = src->height;
     const int swap = t == DEDUP_XFORM_ROT90 || t == DEDUP_XFORM_ROT270 ||
                      t == DEDUP_XFORM_TRANSPOSE || t == DEDUP_XFORM_TRANSVERSE;
-    dedup_image dst = new_image(swap ? h : w, swap ? w : h);
+    dedup_image dst = dedup_test_new_image(swap ? h : w, swap ? w : h);
     for (int y = 0; y < dst.height; y++)
         for (int x = 0; x < dst.width; x++) {
             int sx = x, sy = y;
@@ -126,7 +110,7 @@ static dedup_image box_resize(const dedup_image *src, double factor)
     int w = (int)(src->width * factor + 0.5), h = (int)(src->height * factor + 0.5);
     w = w < 1 ? 1 : w;
     h = h < 1 ? 1 : h;
-    dedup_image dst = new_image(w, h);
+    dedup_image dst = dedup_test_new_image(w, h);
     for (int y = 0; y < h; y++) {
         int y0 = (int)((long)y * src->height / h), y1 = (int)((long)(y + 1) * src->height / h);
         if (y1 <= y0)
@@ -150,7 +134,7 @@ static dedup_image box_resize(const dedup_image *src, double factor)
 
 static dedup_image map_levels(const dedup_image *src, const uint8_t lut[256])
 {
-    dedup_image dst = new_image(src->width, src->height);
+    dedup_image dst = dedup_test_new_image(src->width, src->height);
     for (int y = 0; y < src->height; y++)
         for (int x = 0; x < src->width * 3; x++)
             dst.pixels[(size_t)y * dst.stride + x] = lut[src->pixels[(size_t)y * src->stride + x]];
@@ -221,7 +205,7 @@ static void test_transform_pixels_match_header(void)
 {
     /* 2x3 image, pixel value = index; check corners against the header's
      * definitions before trusting transform_image for anything else. */
-    dedup_image img = new_image(2, 3);
+    dedup_image img = dedup_test_new_image(2, 3);
     for (int i = 0; i < 6; i++)
         img.pixels[3 * i] = (uint8_t)i; /* row-major: 0 1 / 2 3 / 4 5 */
     dedup_image r = transform_image(&img, DEDUP_XFORM_ROT90);
@@ -297,7 +281,7 @@ static void test_byte_hash(void)
 
 static void test_pixel_hash(void)
 {
-    dedup_image a = new_image(5, 4);
+    dedup_image a = dedup_test_new_image(5, 4);
     for (size_t i = 0; i < 60; i++)
         a.pixels[i] = (uint8_t)(i * 37);
     /* Same pixels with padding bytes of junk at the end of every row. */
@@ -325,7 +309,7 @@ static void test_pixel_hash(void)
 
 static void test_features_bundle(void)
 {
-    dedup_image img = new_image(70, 65);
+    dedup_image img = dedup_test_new_image(70, 65);
     for (size_t i = 0; i < (size_t)70 * 65 * 3; i++)
         img.pixels[i] = (uint8_t)((i * 7) ^ (i >> 5));
     static const uint8_t bytes[] = {1, 2, 3, 4};
@@ -359,7 +343,7 @@ static void test_shapes(void)
                                     {2, 2}, {63, 65},  {65, 63},  {64, 64},   {127, 1}};
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         const int w = shapes[s][0], h = shapes[s][1];
-        dedup_image img = new_image(w, h);
+        dedup_image img = dedup_test_new_image(w, h);
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
                 for (int c = 0; c < 3; c++)
@@ -382,13 +366,13 @@ static void test_shapes(void)
         dedup_image_free(&img);
     }
     /* A 1x1 image is a solid colour. */
-    dedup_image one = new_image(1, 1);
+    dedup_image one = dedup_test_new_image(1, 1);
     one.pixels[0] = 200;
     dedup_pdq p = pdq_of(&one);
     CHECK(p.quality < DEDUP_PDQ_MIN_QUALITY);
     dedup_image_free(&one);
     /* Invalid input is refused, not read. */
-    dedup_image bad = new_image(4, 4);
+    dedup_image bad = dedup_test_new_image(4, 4);
     bad.stride = 5;
     dedup_error err;
     dedup_error_clear(&err);
@@ -411,7 +395,7 @@ static void test_flat_quality(const stat *photo_quality)
     int worst = 0;
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         const int w = sizes[s][0], h = sizes[s][1], amp = sizes[s][2];
-        dedup_image img = new_image(w, h);
+        dedup_image img = dedup_test_new_image(w, h);
         uint32_t seed = 12345;
         for (size_t i = 0; i < (size_t)w * h * 3; i++) {
             int v = 90 + (i % 3) * 30;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int dedup_test_failures;
 
@@ -64,4 +65,20 @@ const char *dedup_test_photo_dir(void)
 {
     const char *dir = getenv("DEDUP_PHOTO_DIR");
     return dir && *dir ? dir : "/usr/share/backgrounds/mate/nature";
+}
+
+dedup_image dedup_test_new_image(int w, int h)
+{
+    dedup_image img;
+    memset(&img, 0, sizeof(img));
+    img.width = w;
+    img.height = h;
+    img.stride = (size_t)w * 3;
+    img.pixels = calloc((size_t)w * (size_t)h, 3);
+    img.full_resolution = 1;
+    img.source_width = w;
+    img.source_height = h;
+    if (!img.pixels)
+        dedup_test_fail(__FILE__, __LINE__, "out of memory for %dx%d", w, h);
+    return img;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dedup/decode.h"
+
 extern int dedup_test_failures;
 
 #define CHECK(cond)                                                                                \
@@ -30,6 +32,10 @@ int dedup_test_finish(const char *name);
 
 /* Read a whole file; returns NULL on failure (and records a test failure). */
 uint8_t *dedup_test_read_file(const char *path, size_t *len);
+
+/* A black w x h RGB8 image at full resolution (a failed allocation is a
+ * test failure and gives an image without pixels). */
+dedup_image dedup_test_new_image(int w, int h);
 
 /* Directory with real photographs (DEDUP_PHOTO_DIR), or the Debian default. */
 const char *dedup_test_photo_dir(void);
