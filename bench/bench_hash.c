@@ -2,7 +2,9 @@
  * bench_hash.c - what the per-image work of git-dedup costs next to the
  * cheapest way to look at a JPEG at all.  Not a test: it prints numbers.
  *
- *   A  dedup_decode_image (default options) + dedup_features_compute
+ *   A  dedup_decode_image at the size the check decodes (shorter side >= 384,
+ *      DEDUP_LOCAL_DECODE_SIDE) + dedup_features_compute (perceptual hash,
+ *      keys and local features), exactly as src/match/match.c does
  *   B  `djpeg -scale 1/8 -outfile /dev/null FILE` as a child process
  *      (user + sys CPU from RUSAGE_CHILDREN, process start-up included)
  *   C  TurboJPEG tjDecompress2 at scale 1/8, in process, nothing else
@@ -144,7 +146,10 @@ static double time_dedup(dedup_decoder *dec, const uint8_t *bytes, size_t len)
     dedup_error_clear(&err);
     double t0 = cpu_now();
     dedup_image img;
-    if (dedup_decode_image(dec, &img, bytes, len, NULL, &err)) {
+    dedup_decode_options opts;
+    dedup_decode_options_init(&opts);
+    opts.min_side = DEDUP_LOCAL_DECODE_SIDE;
+    if (dedup_decode_image(dec, &img, bytes, len, &opts, &err)) {
         fprintf(stderr, "bench_hash: decode: %s\n", err.msg);
         return -1;
     }
