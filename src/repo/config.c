@@ -248,32 +248,6 @@ static const char *key_where(char *buf, size_t cap, const char *key, const char 
     return buf;
 }
 
-int dedup_cfg_int(dedup_repo *repo, const dedup_shared_config *shared, const char *key, int min,
-                  int max, int def, int *out, dedup_error *err)
-{
-    int set;
-    char *raw;
-    const char *where;
-    char kb[320];
-    int rc = lookup(repo, shared, key, &set, &raw, &where, err);
-    if (rc)
-        return rc;
-    *out = def;
-    if (!set)
-        return 0;
-    int32_t v;
-    if (!raw || git_config_parse_int32(&v, raw) < 0)
-        rc = dedup_error_set(err, DEDUP_ECONFIG, "%s: '%s' is not a whole number",
-                             key_where(kb, sizeof(kb), key, where), raw ? raw : "");
-    else if (v < min || v > max)
-        rc = dedup_error_set(err, DEDUP_ECONFIG, "%s: %d is out of range (%d to %d)",
-                             key_where(kb, sizeof(kb), key, where), (int)v, min, max);
-    else
-        *out = v;
-    free(raw);
-    return rc;
-}
-
 int dedup_cfg_int64(dedup_repo *repo, const dedup_shared_config *shared, const char *key,
                     int64_t min, int64_t max, int64_t def, int64_t *out, dedup_error *err)
 {
@@ -298,6 +272,17 @@ int dedup_cfg_int64(dedup_repo *repo, const dedup_shared_config *shared, const c
     else
         *out = v;
     free(raw);
+    return rc;
+}
+
+/* A narrowing of dedup_cfg_int64, so a value too large for an int ("2g")
+ * is reported as out of range rather than as not a number. */
+int dedup_cfg_int(dedup_repo *repo, const dedup_shared_config *shared, const char *key, int min,
+                  int max, int def, int *out, dedup_error *err)
+{
+    int64_t v;
+    int rc = dedup_cfg_int64(repo, shared, key, min, max, def, &v, err);
+    *out = rc ? def : (int)v;
     return rc;
 }
 

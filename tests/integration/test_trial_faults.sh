@@ -42,6 +42,9 @@ cd "$repo"
 # 3. --format json still prints one JSON object when the check cannot run.
 expect_exit 2 git -c dedup.threshold=999 dedup check --format json
 expect_line '{"version":1,"error":"dedup.threshold: 999 is out of range (0 to 255)","summary":{"exit_code":2}}' "$OUT"
+# a value too large for the key ("2g") is out of range, not "not a whole number"
+expect_exit 2 git -c dedup.maxPixels=2g dedup check
+expect_grep "dedup\.maxPixels: 2147483648 is out of range \(1 to 2147483647\)" "$ERR"
 
 # 4. control characters from the dataset's files never reach the terminal raw
 printf 'test/a.jpg\tb\033[31mogus\n' >.gitattributes
