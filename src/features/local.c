@@ -153,16 +153,12 @@ static int32_t cos_q14(unsigned a)
     return sin_q14(a + 64);
 }
 
-/* Round v / 2^14 to nearest, halves away from zero, without shifting a negative. */
-static int round_q14(int32_t v)
-{
-    return v >= 0 ? (v + 8192) / 16384 : -((-v + 8192) / 16384);
-}
-
 typedef struct {
     int w, h;
     uint8_t *px;   /* w * h grey levels */
     uint32_t *sum; /* (w + 1) * (h + 1) integral image for the descriptor's boxes */
+    /* Level-0 pixels per pixel of this level, as exact fractions. */
+    int64_t sx_num, sx_den, sy_num, sy_den;
 } level_img;
 
 typedef struct {
@@ -381,6 +377,18 @@ static void build_integral(level_img *lv)
     }
 }
 
+/* dst = src at half size, each pixel the rounded mean of a 2x2 block. */
+static void halve(level_img *dst, const level_img *src)
+{
+    for (int y = 0; y < dst->h; y++) {
+        const uint8_t *a = src->px + (size_t)(2 * y) * src->w;
+        const uint8_t *b = a + src->w;
+        uint8_t *out = dst->px + (size_t)y * dst->w;
+        for (int x = 0; x < dst->w; x++)
+            out[x] = (uint8_t)((a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1] + 2) >> 2);
+    }
+}
+
 /* Scale a dimension by a Q16 factor, rounding, never below 1. */
 static int scaled_dim(int v, uint32_t q16)
 {
@@ -429,8 +437,30 @@ static int build_pyramid(work_ctx *w, const dedup_image *img, dedup_error *err)
     w->nlevels = 0;
     for (int l = 0; l < DEDUP_LOCAL_LEVELS; l++) {
         level_img *lv = &w->levels[l];
-        lv->w = l == 0 ? w0 : scaled_dim(w0, level_scale_q16[l]);
-        lv->h = l == 0 ? h0 : scaled_dim(h0, level_scale_q16[l]);
+        /* Level 1 is level 0 scaled by 1/sqrt(2); every other level halves
+         * the one two below it with a 2x2 mean, which is exact and several
+         * times cheaper than a general resampling (an odd last row or
+         * column is dropped, and the level's scale says so). */
+        if (l == 0) {
+            lv->w = w0;
+            lv->h = h0;
+            lv->sx_num = lv->sx_den = lv->sy_num = lv->sy_den = 1;
+        } else if (l == 1) {
+            lv->w = scaled_dim(w0, level_scale_q16[1]);
+            lv->h = scaled_dim(h0, level_scale_q16[1]);
+            lv->sx_num = w0;
+            lv->sx_den = lv->w;
+            lv->sy_num = h0;
+            lv->sy_den = lv->h;
+        } else {
+            const level_img *base = &w->levels[l - 2];
+            lv->w = base->w / 2;
+            lv->h = base->h / 2;
+            lv->sx_num = 2 * base->sx_num;
+            lv->sx_den = base->sx_den;
+            lv->sy_num = 2 * base->sy_num;
+            lv->sy_den = base->sy_den;
+        }
         /* A level with no room inside the border cannot hold a keypoint. */
         if (l > 0 && (lv->w <= 2 * BORDER || lv->h <= 2 * BORDER))
             break;
@@ -438,16 +468,25 @@ static int build_pyramid(work_ctx *w, const dedup_image *img, dedup_error *err)
         lv->sum = malloc((size_t)(lv->w + 1) * (lv->h + 1) * sizeof(*lv->sum));
         if (!lv->px || !lv->sum)
             return dedup_error_set(err, DEDUP_ENOMEM, "out of memory for local features");
-        int rc;
-        if (l == 0) {
+        int rc = 0;
+        if (l == 0 && w0 == sw && h0 == sh) {
+            /* The decode is already the working size (a 768-pixel tile
+             * decoded at half size): luma only. */
+            for (int y = 0; y < h0; y++) {
+                fetch_rgb(w->row, img->pixels, y, sw, img->stride);
+                uint8_t *out = lv->px + (size_t)y * w0;
+                for (int x = 0; x < w0; x++)
+                    out[x] = (uint8_t)w->row[x];
+            }
+        } else if (l == 0) {
             rc =
                 area_resample(w, lv->px, lv->w, lv->h, fetch_rgb, img->pixels, sw, sh, img->stride);
-        } else {
-            /* Each level from the one before: cheaper, and the box filter
-             * of every step keeps aliasing down. */
-            const level_img *up = &w->levels[l - 1];
+        } else if (l == 1) {
+            const level_img *up = &w->levels[0];
             rc = area_resample(w, lv->px, lv->w, lv->h, fetch_grey, up->px, up->w, up->h,
                                (size_t)up->w);
+        } else {
+            halve(lv, &w->levels[l - 2]);
         }
         if (rc)
             return dedup_error_set(err, DEDUP_ENOMEM, "out of memory for local features");
@@ -581,18 +620,37 @@ static int detect_level(work_ctx *w, int l, int t)
     w->found.n = 0;
     for (int y = BORDER; y < lv->h - BORDER; y++) {
         const uint8_t *row = lv->px + (size_t)y * W;
-        const uint8_t *up = row - 3 * W, *dn = row + 3 * W;
         /* Pre-test over the whole row in 8-bit lanes, which the compiler
-         * vectorises: every 9-pixel arc holds the top or the bottom pixel of
-         * the ring and the left or the right one, so a corner needs both to
-         * be brighter (or both darker) than the centre by more than t. */
+         * vectorises.  A 9-pixel arc of the 16-pixel ring holds 4
+         * consecutive pixels (circularly) of the 8 at even positions and 4
+         * of the 8 at odd ones, so a corner needs both runs all brighter,
+         * or all darker, than the centre by more than t.  Few pixels pass
+         * that are not corners, so the full test below runs rarely. */
+        const uint8_t *r[16];
+        for (int k = 0; k < 16; k++)
+            r[k] = row + offs[k];
         for (int x = BORDER; x < W - BORDER; x++) {
             const uint8_t v = row[x];
             const uint8_t hi = (uint8_t)(v > 255 - tt ? 255 : v + tt);
             const uint8_t lo = (uint8_t)(v < tt ? 0 : v - tt);
-            const uint8_t a = up[x], b = row[x + 3], c = dn[x], d = row[x - 3];
-            flag[x] = (uint8_t)((((a > hi) | (c > hi)) & ((b > hi) | (d > hi))) |
-                                (((a < lo) | (c < lo)) & ((b < lo) | (d < lo))));
+            uint8_t b[16], d[16];
+            for (int k = 0; k < 16; k++) {
+                b[k] = r[k][x] > hi;
+                d[k] = r[k][x] < lo;
+            }
+            /* runs of 2 two apart, then runs of 4 */
+            uint8_t b2[16], d2[16], be = 0, bo = 0, de = 0, dO = 0;
+            for (int k = 0; k < 16; k++) {
+                b2[k] = b[k] & b[(k + 2) & 15];
+                d2[k] = d[k] & d[(k + 2) & 15];
+            }
+            for (int k = 0; k < 16; k += 2) {
+                be |= b2[k] & b2[(k + 4) & 15];
+                bo |= b2[k + 1] & b2[(k + 5) & 15];
+                de |= d2[k] & d2[(k + 4) & 15];
+                dO |= d2[k + 1] & d2[(k + 5) & 15];
+            }
+            flag[x] = (uint8_t)((be & bo) | (de & dO));
         }
         for (int x = BORDER; x < W - BORDER; x++) {
             if (!flag[x])
@@ -703,58 +761,82 @@ static size_t order_level(work_ctx *w, corner *c, size_t n, const level_img *lv,
 
 /* --- description ------------------------------------------------------ */
 
+/* Half-widths of the orientation disc's rows: floor(sqrt(15^2 - dy^2)). */
+static const int8_t disc_half[ORIENT_RADIUS + 1] = {15, 14, 14, 14, 14, 14, 13, 13,
+                                                    12, 12, 11, 10, 9,  7,  5,  0};
+
 /* Orientation of the intensity centroid in a disc, as one of 256 steps:
- * the step whose direction has the largest dot product with the centroid. */
+ * the step whose direction has the largest dot product with the centroid
+ * (searched in the centroid's own quadrant only). */
 static unsigned orientation(const level_img *lv, int x, int y)
 {
-    int64_t m10 = 0, m01 = 0;
+    int32_t m10 = 0, m01 = 0; /* at most 961 * 15 * 255 */
     for (int dy = -ORIENT_RADIUS; dy <= ORIENT_RADIUS; dy++) {
+        const int half = disc_half[dy < 0 ? -dy : dy];
         const uint8_t *row = lv->px + (size_t)(y + dy) * lv->w + x;
-        for (int dx = -ORIENT_RADIUS; dx <= ORIENT_RADIUS; dx++) {
-            if (dx * dx + dy * dy > ORIENT_RADIUS * ORIENT_RADIUS)
-                continue;
-            m10 += (int64_t)dx * row[dx];
-            m01 += (int64_t)dy * row[dx];
+        int32_t sum = 0, moment = 0;
+        for (int dx = -half; dx <= half; dx++) {
+            sum += row[dx];
+            moment += dx * row[dx];
         }
+        m10 += moment;
+        m01 += dy * sum;
     }
-    unsigned best = 0;
+    const unsigned first = m01 >= 0 ? (m10 >= 0 ? 0 : 64) : (m10 < 0 ? 128 : 192);
+    unsigned best = first;
     int64_t best_dot = INT64_MIN;
-    for (unsigned a = 0; a < 256; a++) {
-        int64_t dot = m10 * cos_q14(a) + m01 * sin_q14(a);
+    for (unsigned a = first; a <= first + 64; a++) {
+        const int64_t dot = (int64_t)m10 * cos_q14(a) + (int64_t)m01 * sin_q14(a);
         if (dot > best_dot) {
             best_dot = dot;
-            best = a;
+            best = a & 255;
         }
     }
     return best;
 }
 
-/* Sum of the 5x5 box centred on (x, y). */
-static uint32_t box5(const level_img *lv, int x, int y)
+/* v / 2^14 rounded (halves up) for |v| < 2^20, by shifting a positive value. */
+static int round_q14(int32_t v)
 {
-    const size_t sw = (size_t)lv->w + 1;
-    const uint32_t *top = lv->sum + (size_t)(y - 2) * sw;
-    const uint32_t *bot = lv->sum + (size_t)(y + 3) * sw;
-    return bot[x + 3] - bot[x - 2] - top[x + 3] + top[x - 2];
+    return ((v + 8192 + (64 << 14)) >> 14) - 64;
 }
 
+/*
+ * The descriptor: bit i compares the sums of the 5x5 boxes around the two
+ * points of pattern pair i, turned by the keypoint's angle.  The points are
+ * turned first into offsets in the integral image, in a loop the compiler
+ * vectorises, then each box costs four reads.
+ */
 static void describe(dedup_local_keypoint *kp, const level_img *lv, int x, int y, unsigned angle)
 {
     const int32_t c = cos_q14(angle), s = sin_q14(angle);
-    memset(kp->desc, 0, sizeof(kp->desc));
+    const int32_t sw = lv->w + 1;
+    int32_t off_a[256], off_b[256];
     for (int i = 0; i < 256; i++) {
-        const int8_t *p = pattern[i];
-        int ax = round_q14(c * p[0] - s * p[1]), ay = round_q14(s * p[0] + c * p[1]);
-        int bx = round_q14(c * p[2] - s * p[3]), by = round_q14(s * p[2] + c * p[3]);
-        if (box5(lv, x + ax, y + ay) < box5(lv, x + bx, y + by))
-            kp->desc[i / 64] |= (uint64_t)1 << (i % 64);
+        const int32_t p0 = pattern[i][0], p1 = pattern[i][1];
+        const int32_t p2 = pattern[i][2], p3 = pattern[i][3];
+        off_a[i] = round_q14(s * p0 + c * p1) * sw + round_q14(c * p0 - s * p1);
+        off_b[i] = round_q14(s * p2 + c * p3) * sw + round_q14(c * p2 - s * p3);
+    }
+    /* The box around (x, y) spans rows y-2 .. y+2: integral rows y-2 and y+3. */
+    const uint32_t *top = lv->sum + (size_t)(y - 2) * sw + x - 2;
+    const uint32_t *bot = top + 5 * (size_t)sw;
+    for (int word = 0; word < 4; word++) {
+        uint64_t bits = 0;
+        for (int i = 0; i < 64; i++) {
+            const int32_t a = off_a[word * 64 + i], b = off_b[word * 64 + i];
+            const uint32_t sa = bot[a + 5] - bot[a] - top[a + 5] + top[a];
+            const uint32_t sb = bot[b + 5] - bot[b] - top[b + 5] + top[b];
+            bits |= (uint64_t)(sa < sb) << i;
+        }
+        kp->desc[word] = bits;
     }
 }
 
-/* Level coordinate to level-0 quarter pixels: 4 (x + 0.5) w0 / wl, rounded. */
-static uint16_t to_quarter(int v, int full, int part)
+/* Level coordinate to level-0 quarter pixels: 4 (v + 0.5) num / den, rounded. */
+static uint16_t to_quarter(int v, int64_t num, int64_t den)
 {
-    return (uint16_t)(((int64_t)(2 * v + 1) * 2 * full + part / 2) / part);
+    return (uint16_t)(((int64_t)(2 * v + 1) * 2 * num + den / 2) / den);
 }
 
 /* --- the whole computation -------------------------------------------- */
@@ -843,8 +925,8 @@ int dedup_local_compute(dedup_local_features *out, const dedup_image *img, dedup
              * trip through the cache is exact. */
             kp->contrast = (uint8_t)((contrast > 124 ? 124 : contrast) & ~3);
             kp->angle = (uint8_t)orientation(lv, c->x, c->y);
-            kp->x = to_quarter(c->x, out->work_width, lv->w);
-            kp->y = to_quarter(c->y, out->work_height, lv->h);
+            kp->x = to_quarter(c->x, lv->sx_num, lv->sx_den);
+            kp->y = to_quarter(c->y, lv->sy_num, lv->sy_den);
             describe(kp, lv, c->x, c->y, kp->angle);
         }
     }
@@ -858,7 +940,7 @@ int dedup_local_comparable(const dedup_local_features *f)
         return 0;
     uint32_t strong = 0;
     for (uint32_t i = 0; i < f->count && i < DEDUP_LOCAL_MAX_KEYPOINTS; i++)
-        strong += f->points[i].contrast >= DEDUP_LOCAL_STRONG_CONTRAST;
+        strong += f->points[i].contrast >= DEDUP_LOCAL_COMPARABLE_CONTRAST;
     return strong >= DEDUP_LOCAL_MIN_KEYPOINTS;
 }
 

@@ -700,7 +700,7 @@ int dedup_overlap_verify(dedup_overlap *out, const dedup_local_features *held_ou
     out->held_out_comparable = dedup_local_comparable(held_out);
     out->train_comparable = dedup_local_comparable(train);
     if (!out->held_out_comparable || !out->train_comparable) {
-        out->reason = "not comparable: too few strong keypoints";
+        out->reason = "not comparable: too few keypoints (a flat image)";
         return 0;
     }
 

@@ -25,10 +25,11 @@
 
 #define CROP 768
 
-/* Tolerances: the bench measures mean errors of ~0.001 in share and ~2
- * pixels in offset; these leave room without letting a wrong fit pass. */
+/* Tolerances: the bench measures mean errors of ~0.001 in share and ~2-3
+ * pixels in offset (a 0.5% scale error alone moves the origin of a 768-pixel
+ * crop by 4); these leave room without letting a wrong fit pass. */
 #define SHARE_TOL 0.03
-#define OFFSET_TOL 4.0
+#define OFFSET_TOL 6.0
 
 static dedup_decoder *decoder;
 
