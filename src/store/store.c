@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -254,6 +255,27 @@ static int make_dir(const char *dir, dedup_error *err)
                            strerror(saved));
 }
 
+/*
+ * Switch to WAL.  That needs an exclusive lock, and when another connection
+ * holds a shared one SQLite answers SQLITE_BUSY at once, without calling the
+ * busy handler (waiting there could deadlock two upgrading connections).
+ * Hooks that open a new cache together race exactly here, so retry for as
+ * long as the busy timeout would have waited.  Once the file is in WAL mode
+ * the switch is a no-op that takes no such lock.
+ */
+static int set_wal(sqlite3 *db)
+{
+    int waited_ms = 0;
+    for (;;) {
+        const int rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= STORE_BUSY_TIMEOUT_MS)
+            return rc;
+        const struct timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        waited_ms += 5;
+    }
+}
+
 /* Reads application_id, user_version and the number of schema objects. */
 static int inspect(sqlite3 *db, long long *app_id, long long *version, long long *objects)
 {
@@ -399,7 +421,7 @@ static int attach(dedup_store *s, char *why, size_t cap, dedup_error *err)
         if (status != ATTACH_OK)
             goto out;
     }
-    rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+    rc = set_wal(s->db);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
