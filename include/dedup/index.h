@@ -41,8 +41,7 @@ void dedup_index_hits_init(dedup_index_hits *hits);
 void dedup_index_hits_free(dedup_index_hits *hits);
 
 /* Build an index over `count` codes (copied). count may be 0. */
-int dedup_index_new(dedup_index **out, const dedup_pdq_hash *codes, size_t count,
-                    dedup_error *err);
+int dedup_index_new(dedup_index **out, const dedup_pdq_hash *codes, size_t count, dedup_error *err);
 void dedup_index_free(dedup_index *idx);
 size_t dedup_index_count(const dedup_index *idx);
 
@@ -54,8 +53,8 @@ int dedup_index_query(const dedup_index *idx, const dedup_pdq_hash *query, unsig
                       dedup_index_hits *hits, dedup_error *err);
 
 /* The same answer by scanning every code: the reference for tests and bench. */
-int dedup_index_query_brute(const dedup_index *idx, const dedup_pdq_hash *query,
-                            unsigned radius, dedup_index_hits *hits, dedup_error *err);
+int dedup_index_query_brute(const dedup_index *idx, const dedup_pdq_hash *query, unsigned radius,
+                            dedup_index_hits *hits, dedup_error *err);
 
 /* ==== Descriptor search: overlapping crops (issue 6) ====================
  *
@@ -64,10 +63,10 @@ int dedup_index_query_brute(const dedup_index *idx, const dedup_pdq_hash *query,
  * dozens of matching keypoints, so losing a few loses nothing, while the
  * candidates it proposes are each verified geometrically
  * (dedup_overlap_verify).  Sixteen hash tables, each keyed on bits of its
- * own 16-bit substring of the descriptors; a query probes every table at
- * its key and at the keys one bit away, and checks every keypoint found by
- * its full distance.  Below 4096 keypoints the index just scans.  Each
- * query keypoint votes for the images holding a keypoint within
+ * own 16-bit substring of the descriptors; a query keypoint probes every
+ * table at its key, and at the keys one bit away only when those found
+ * nothing near, and checks every keypoint found by its full distance.  Below 4096 keypoints the
+ * index just scans.  Each query keypoint votes for the images holding a keypoint within
  * max_distance of it, and only those within a few bits of the best of
  * them; its one vote is split among them, so featureless patches, which
  * look alike in every image, cannot outvote a true partner.  Build once

@@ -7,7 +7,9 @@
 
 #include "dedup/match.h"
 
-/* May lo be the partner ("train" side) of hi ("held_out" side) in a leak? */
+/* May lo be the partner ("train" side) of hi ("held_out" side) in a leak?
+ * The overlap stage assumes the answer depends only on the two items' role
+ * and rank: it asks once per pair of (role, rank) classes. */
 typedef int (*dedup_pair_allowed_fn)(void *ctx, size_t lo, size_t hi);
 /* An overlap was verified between held_out and train. */
 typedef void (*dedup_overlap_offer_fn)(void *ctx, size_t held_out, size_t train,
@@ -15,9 +17,10 @@ typedef void (*dedup_overlap_offer_fn)(void *ctx, size_t held_out, size_t train,
 
 /*
  * Overlapping crops: every new item with local features is searched against
- * all items' (an approximate descriptor index proposes candidates, each is
- * verified geometrically), so new held-out images meet old training images
- * and new training images meet old held-out ones.  local[i] is NULL for an
+ * the items it may pair with (an approximate descriptor index per class of
+ * items proposes candidates, each is verified geometrically), so new
+ * held-out images meet old training images and new training images meet old
+ * held-out ones.  local[i] is NULL for an
  * item without comparable local features; skip[i] marks held-out items that
  * already have a stronger match, so no verification is spent on them.
  */
