@@ -32,8 +32,8 @@
 #define WORK_SIDE 384
 #define WORK_LONG 2048
 
-/* Pyramid: level l is level 0 scaled by 1/sqrt(2)^l (Q16 factors). */
-static const uint32_t level_scale_q16[DEDUP_LOCAL_LEVELS] = {65536, 46341, 32768, 23170, 16384};
+/* Pyramid: level 0, 2/3, 1/2, 1/3, 1/4 (Q16 factors). */
+static const uint32_t level_scale_q16[DEDUP_LOCAL_LEVELS] = {65536, 43691, 32768, 21845, 16384};
 
 /*
  * Keypoints keep this far from the border of their level: the descriptor's
@@ -243,13 +243,6 @@ static void fetch_rgb(uint32_t *dst, const void *src, int y, int w, size_t strid
         dst[x] = (77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8;
 }
 
-static void fetch_grey(uint32_t *dst, const void *src, int y, int w, size_t stride)
-{
-    const uint8_t *p = (const uint8_t *)src + (size_t)y * stride;
-    for (int x = 0; x < w; x++)
-        dst[x] = p[x];
-}
-
 /*
  * The horizontal taps of one resampling: output pixel o averages source
  * pixels first[o] .. first[o] + count[o] - 1 with integer weights that sum
@@ -391,11 +384,32 @@ static void halve(level_img *dst, const level_img *src)
     }
 }
 
-/* Scale a dimension by a Q16 factor, rounding, never below 1. */
-static int scaled_dim(int v, uint32_t q16)
+/*
+ * dst = src at two thirds of its size by exact area averaging: on each axis
+ * source pixels a, b, c give (2a + b) / 3 and (b + 2c) / 3, so a 3x3 block
+ * gives a 2x2 one with weights 4, 2, 2, 1 (out of 9).  A last one or two
+ * rows or columns that make no whole block are dropped, and the level's
+ * scale says so.
+ */
+static void two_thirds(level_img *dst, const level_img *src)
 {
-    int64_t r = ((int64_t)v * q16 + 32768) >> 16;
-    return r < 1 ? 1 : (int)r;
+    const int sw = src->w;
+    for (int by = 0; by < dst->h / 2; by++) {
+        const uint8_t *r0 = src->px + (size_t)(3 * by) * sw;
+        const uint8_t *r1 = r0 + sw, *r2 = r1 + sw;
+        uint8_t *o0 = dst->px + (size_t)(2 * by) * dst->w, *o1 = o0 + dst->w;
+        for (int bx = 0; bx < dst->w / 2; bx++) {
+            const int x = 3 * bx;
+            /* columns first: each row's a, b, c to two values (x3) */
+            const int a0 = 2 * r0[x] + r0[x + 1], b0 = r0[x + 1] + 2 * r0[x + 2];
+            const int a1 = 2 * r1[x] + r1[x + 1], b1 = r1[x + 1] + 2 * r1[x + 2];
+            const int a2 = 2 * r2[x] + r2[x + 1], b2 = r2[x + 1] + 2 * r2[x + 2];
+            o0[2 * bx] = (uint8_t)((2 * a0 + a1 + 4) / 9);
+            o0[2 * bx + 1] = (uint8_t)((2 * b0 + b1 + 4) / 9);
+            o1[2 * bx] = (uint8_t)((a1 + 2 * a2 + 4) / 9);
+            o1[2 * bx + 1] = (uint8_t)((b1 + 2 * b2 + 4) / 9);
+        }
+    }
 }
 
 static int build_pyramid(work_ctx *w, const dedup_image *img, dedup_error *err)
@@ -439,7 +453,7 @@ static int build_pyramid(work_ctx *w, const dedup_image *img, dedup_error *err)
     w->nlevels = 0;
     for (int l = 0; l < DEDUP_LOCAL_LEVELS; l++) {
         level_img *lv = &w->levels[l];
-        /* Level 1 is level 0 scaled by 1/sqrt(2); every other level halves
+        /* Level 1 is level 0 at two thirds; every other level halves
          * the one two below it with a 2x2 mean, which is exact and several
          * times cheaper than a general resampling (an odd last row or
          * column is dropped, and the level's scale says so). */
@@ -448,12 +462,10 @@ static int build_pyramid(work_ctx *w, const dedup_image *img, dedup_error *err)
             lv->h = h0;
             lv->sx_num = lv->sx_den = lv->sy_num = lv->sy_den = 1;
         } else if (l == 1) {
-            lv->w = scaled_dim(w0, level_scale_q16[1]);
-            lv->h = scaled_dim(h0, level_scale_q16[1]);
-            lv->sx_num = w0;
-            lv->sx_den = lv->w;
-            lv->sy_num = h0;
-            lv->sy_den = lv->h;
+            lv->w = w0 / 3 * 2;
+            lv->h = h0 / 3 * 2;
+            lv->sx_num = lv->sy_num = 3;
+            lv->sx_den = lv->sy_den = 2;
         } else {
             const level_img *base = &w->levels[l - 2];
             lv->w = base->w / 2;
@@ -475,18 +487,18 @@ static int build_pyramid(work_ctx *w, const dedup_image *img, dedup_error *err)
             /* The decode is already the working size (a 768-pixel tile
              * decoded at half size): luma only. */
             for (int y = 0; y < h0; y++) {
-                fetch_rgb(w->row, img->pixels, y, sw, img->stride);
+                const uint8_t *p = img->pixels + (size_t)y * img->stride;
                 uint8_t *out = lv->px + (size_t)y * w0;
                 for (int x = 0; x < w0; x++)
-                    out[x] = (uint8_t)w->row[x];
+                    out[x] = (uint8_t)((77u * p[3 * x] + 150u * p[3 * x + 1] + 29u * p[3 * x + 2] +
+                                        128u) >>
+                                       8);
             }
         } else if (l == 0) {
             rc =
                 area_resample(w, lv->px, lv->w, lv->h, fetch_rgb, img->pixels, sw, sh, img->stride);
         } else if (l == 1) {
-            const level_img *up = &w->levels[0];
-            rc = area_resample(w, lv->px, lv->w, lv->h, fetch_grey, up->px, up->w, up->h,
-                               (size_t)up->w);
+            two_thirds(lv, &w->levels[0]);
         } else {
             halve(lv, &w->levels[l - 2]);
         }
@@ -655,6 +667,15 @@ static int detect_level(work_ctx *w, int l, int t)
             flag[x] = (uint8_t)((be & bo) | (de & dO));
         }
         for (int x = BORDER; x < W - BORDER; x++) {
+            /* Most pixels fail the pre-test: skip eight at a time. */
+            uint64_t eight;
+            if (x + 8 <= W - BORDER) {
+                memcpy(&eight, flag + x, sizeof(eight));
+                if (!eight) {
+                    x += 7;
+                    continue;
+                }
+            }
             if (!flag[x])
                 continue;
             int strong = 0;
