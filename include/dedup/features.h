@@ -96,9 +96,10 @@ void dedup_hash128_hex(const dedup_hash128 *h, char out[33]);
  * re-encoding and a 0.5x-2x rescale.  Computed from a decode whose shorter
  * side is at least DEDUP_LOCAL_DECODE_SIDE (dedup_decode_options.min_side):
  * the 64-pixel decode of the perceptual hash holds no such detail.  The
- * image is area-scaled so its shorter side is at most 512 pixels (the
- * "working image"), then searched at DEDUP_LOCAL_LEVELS scales 1/sqrt(2)
- * apart with a FAST segment test; corners are ranked by a Harris score,
+ * image is area-scaled so its shorter side is at most 384 pixels (the
+ * "working image"), then searched at DEDUP_LOCAL_LEVELS scales (1, 2/3,
+ * 1/2, 1/3, 1/4, each made by exact area averaging) with a FAST segment
+ * test; corners are ranked by a Harris score,
  * strong ones (real contrast) before weak ones, and spread over the image
  * by a grid; each gets an intensity-centroid orientation and a steered
  * comparison descriptor with our own sampling pattern.  Integer arithmetic
