@@ -7,6 +7,7 @@
 #include "dedup/report.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,14 @@ void dedup_report_json_string(FILE *out, const char *s)
 
 /* Images (new ones when only_new) in the list: an archive is not one, its
  * members are (they join the list, and its counts, as the check reads it). */
+/* v rounded to 1/per, without the "-0" printf would show for a small
+ * negative value (an offset of -0.3 pixels is no offset). */
+static double no_negative_zero(double v, double per)
+{
+    const double r = floor(v * per + 0.5) / per;
+    return r == 0 ? 0.0 : r;
+}
+
 static size_t count_images(const dedup_item_list *items, int only_new)
 {
     size_t archives = 0;
@@ -170,7 +179,8 @@ static void write_json(FILE *out, const dedup_item_list *items, const dedup_resu
             fprintf(out,
                     ",\"overlap\":{\"held_out_share\":%.3f,\"train_share\":%.3f,"
                     "\"offset\":[%.1f,%.1f],\"scale\":%.3f,\"rotation\":%.1f,\"inliers\":%u}",
-                    l->share_held_out, l->share_train, l->dx, l->dy, l->scale, l->rotation,
+                    l->share_held_out, l->share_train, no_negative_zero(l->dx, 10),
+                    no_negative_zero(l->dy, 10), l->scale, no_negative_zero(l->rotation, 10),
                     l->inliers);
         /* Added in issue 3: two held-out splits (dedup.checkHeldOutPairs). */
         if (items->items[l->train].role == DEDUP_ROLE_HELD_OUT)
@@ -235,8 +245,8 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
             fprintf(
                 out,
                 " (%.0f%% of the %s image, %.0f%% of the %s image), at %.0f,%.0f in the %s image",
-                100 * l->share_held_out, h->split, 100 * l->share_train, t->split, l->dx, l->dy,
-                t->split);
+                100 * l->share_held_out, h->split, 100 * l->share_train, t->split,
+                no_negative_zero(l->dx, 1), no_negative_zero(l->dy, 1), t->split);
             if (l->scale < 0.97 || l->scale > 1.03)
                 fprintf(out, ", scale %.2f", l->scale);
             if (l->rotation < -1 || l->rotation > 1)

@@ -94,5 +94,34 @@ int main(void)
     CHECK(strstr(buf, "UNREADABLE \"val/bad\\377.png\": corrupt\nPNG\n") != NULL);
     CHECK(strstr(buf, "git-dedup: refused: 1 held-out image matches a training image") != NULL);
     free(buf);
+
+    /* An overlap a hair above the origin: "0", never
+     * "-0" (a fresh user's trial showed "at 384,-0 in the train image"). */
+    leak.kind = DEDUP_MATCH_OVERLAP;
+    leak.transform = DEDUP_XFORM_IDENTITY;
+    leak.distance = 0;
+    leak.share_held_out = 0.5;
+    leak.share_train = 0.5;
+    leak.dx = 384.2;
+    leak.dy = -0.04;
+    leak.scale = 1.0;
+    leak.rotation = -0.04;
+    leak.inliers = 40;
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(dedup_report_write(f, &list, &r, &o, &err), 0);
+    fclose(f);
+    if (!strstr(buf, "overlap (50% of the test image, 50% of the train image), at 384,0 in the "
+                     "train image\n"))
+        dedup_test_fail(__FILE__, __LINE__, "text overlap line: %s", buf);
+    free(buf);
+    o.style = DEDUP_REPORT_JSON;
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(dedup_report_write(f, &list, &r, &o, &err), 0);
+    fclose(f);
+    if (!strstr(buf, "\"offset\":[384.2,0.0],\"scale\":1.000,\"rotation\":0.0,"))
+        dedup_test_fail(__FILE__, __LINE__, "JSON overlap: %s", buf);
+    free(buf);
     return dedup_test_finish("test_report");
 }
