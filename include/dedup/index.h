@@ -123,6 +123,11 @@ int dedup_desc_index_query(const dedup_desc_index *idx, const dedup_local_featur
                            const dedup_desc_query_options *opts, dedup_desc_candidates *out,
                            dedup_error *err);
 
+/* out[j] = Hamming distance (0..256) between q's descriptor and pts[j]'s,
+ * for j < n; with the CPU's popcount instruction where it has one. */
+void dedup_desc_distances(const dedup_local_keypoint *q, const dedup_local_keypoint *pts, size_t n,
+                          uint16_t *out);
+
 /* ==== end of descriptor search ========================================= */
 
 #ifdef __cplusplus

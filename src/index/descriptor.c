@@ -392,6 +392,49 @@ static size_t search_portable(const dedup_desc_index *idx, const uint64_t *d, ui
 }
 #endif
 
+/* Distances from one descriptor to n keypoints, in both forms. */
+static ALWAYS_INLINE void distances_impl(const uint64_t *q, const dedup_local_keypoint *pts,
+                                         size_t n, uint16_t *out, int hw)
+{
+    for (size_t j = 0; j < n; j++)
+        out[j] = (uint16_t)ham(q, pts[j].desc, hw);
+}
+
+typedef void (*distances_fn)(const uint64_t *q, const dedup_local_keypoint *pts, size_t n,
+                             uint16_t *out);
+
+#if defined(HW_POPCOUNT_DISPATCH) || defined(HW_POPCOUNT_ALWAYS)
+#ifdef HW_POPCOUNT_DISPATCH
+__attribute__((target("popcnt")))
+#endif
+static void
+distances_popcnt(const uint64_t *q, const dedup_local_keypoint *pts, size_t n, uint16_t *out)
+{
+    distances_impl(q, pts, n, out, 1);
+}
+#endif
+
+#ifndef HW_POPCOUNT_ALWAYS
+static void distances_portable(const uint64_t *q, const dedup_local_keypoint *pts, size_t n,
+                               uint16_t *out)
+{
+    distances_impl(q, pts, n, out, 0);
+}
+#endif
+
+void dedup_desc_distances(const dedup_local_keypoint *q, const dedup_local_keypoint *pts, size_t n,
+                          uint16_t *out)
+{
+#if defined(HW_POPCOUNT_ALWAYS)
+    distances_popcnt(q->desc, pts, n, out);
+#elif defined(HW_POPCOUNT_DISPATCH)
+    const distances_fn f = __builtin_cpu_supports("popcnt") ? distances_popcnt : distances_portable;
+    f(q->desc, pts, n, out);
+#else
+    distances_portable(q->desc, pts, n, out);
+#endif
+}
+
 static search_fn pick_search(void)
 {
 #if defined(HW_POPCOUNT_ALWAYS)

@@ -18,6 +18,8 @@
  */
 #include "dedup/match.h"
 
+#include "dedup/index.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,23 +93,6 @@ void dedup_overlap_options_init(dedup_overlap_options *o)
     o->min_inlier_density = 0.18;
 }
 
-/* Bits set in x.  Written out because without -mpopcnt (Debian builds for
- * baseline x86-64) __builtin_popcountll is a library call, several times
- * slower than these few instructions in the innermost loop. */
-static inline unsigned popcount64(uint64_t x)
-{
-    x = x - ((x >> 1) & 0x5555555555555555ull);
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (unsigned)((x * 0x0101010101010101ull) >> 56);
-}
-
-static inline unsigned ham(const dedup_local_keypoint *a, const dedup_local_keypoint *b)
-{
-    return popcount64(a->desc[0] ^ b->desc[0]) + popcount64(a->desc[1] ^ b->desc[1]) +
-           popcount64(a->desc[2] ^ b->desc[2]) + popcount64(a->desc[3] ^ b->desc[3]);
-}
-
 static void load_points(point *p, const dedup_local_features *f)
 {
     for (uint32_t i = 0; i < f->count; i++) {
@@ -149,16 +134,16 @@ static void match_descriptors(verify_ctx *c, const dedup_local_features *h,
                               const dedup_local_features *t, const dedup_overlap_options *o)
 {
     c->nm = 0;
+    uint16_t dist[DEDUP_LOCAL_MAX_KEYPOINTS];
     for (size_t i = 0; i < c->nh; i++) {
+        dedup_desc_distances(&h->points[i], t->points, c->nt, dist);
         unsigned d1 = 257;
         int j1 = -1;
-        for (size_t j = 0; j < c->nt; j++) {
-            unsigned d = ham(&h->points[i], &t->points[j]);
-            if (d < d1) {
-                d1 = d;
+        for (size_t j = 0; j < c->nt; j++)
+            if (dist[j] < d1) {
+                d1 = dist[j];
                 j1 = (int)j;
             }
-        }
         if (j1 < 0 || d1 > o->max_distance)
             continue;
         const point *b = &c->tp[j1];
@@ -166,11 +151,8 @@ static void match_descriptors(verify_ctx *c, const dedup_local_features *h,
         unsigned d2 = 257;
         for (size_t j = 0; j < c->nt; j++) {
             const double dx = c->tp[j].x - b->x, dy = c->tp[j].y - b->y;
-            if (dx * dx + dy * dy <= sep * sep)
-                continue;
-            unsigned d = ham(&h->points[i], &t->points[j]);
-            if (d < d2)
-                d2 = d;
+            if (dist[j] < d2 && dx * dx + dy * dy > sep * sep)
+                d2 = dist[j];
         }
         if (d2 <= 256 && (double)d1 >= o->max_ratio * d2)
             continue;

@@ -14,8 +14,9 @@
  * from taking a query's few candidate places.
  *
  * A class queried as the held-out side leaves out its items that already
- * have a stronger match (skip): no overlap with them would be kept.  A pair
- * of two new items is found from both ends; it is verified once.
+ * have a stronger match (skip): no overlap with them would be kept; and its
+ * new items, whose own queries find their pairs (in_open).  A pair found
+ * twice is verified once.
  */
 #include "match_internal.h"
 
@@ -112,6 +113,18 @@ static int verify_pair(verifier *v, size_t held, size_t train, dedup_error *err)
     if (rc == 0 && ov.is_overlap)
         v->offer(v->ctx, held, train, &ov);
     return rc;
+}
+
+/*
+ * Whether item i belongs in its class's index as the held-out side, the one
+ * new training images query.  A skipped item needs no more partners; a new
+ * one queries every class it may be held out from itself, which finds each
+ * of its pairs, so searching for it again from the training side would only
+ * repeat that work (in `check --all`, where every item is new, half of it).
+ */
+static int in_open(const dedup_item_list *items, const unsigned char *skip, size_t i)
+{
+    return !skip[i] && !items->items[i].is_new;
 }
 
 static int same_class(const dedup_item *a, const dedup_item *b)
@@ -244,7 +257,7 @@ int dedup_match_overlaps(const dedup_item_list *items, const dedup_local_feature
         }
         of[i] = c;
         cls[c].nall++;
-        cls[c].nopen += !skip[i];
+        cls[c].nopen += in_open(items, skip, i);
     }
     can = malloc(ncls * ncls);
     if (!can) {
@@ -268,7 +281,7 @@ int dedup_match_overlaps(const dedup_item_list *items, const dedup_local_feature
             continue;
         overlap_class *k = &cls[of[i]];
         k->all[k->nall++] = i;
-        if (!skip[i])
+        if (in_open(items, skip, i))
             k->open[k->nopen++] = i;
         if (!items->items[i].is_new)
             continue;

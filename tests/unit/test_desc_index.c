@@ -213,6 +213,24 @@ static void test_stage(void)
     CHECK_EQ_INT(dedup_match_overlaps(&items, local, skip, &mo, allowed, offer, &o, &err), 0);
     CHECK_EQ_INT(o.offers, 2);
 
+    /* Only one end new: its own query finds the other (the held-out index
+     * new training images search holds only old held-out items). */
+    local[3] = NULL;
+    it[1].is_new = 0;
+    o.offers = 0;
+    CHECK_EQ_INT(dedup_match_overlaps(&items, local, skip, &mo, allowed, offer, &o, &err), 0);
+    CHECK_EQ_INT(o.offers, 1);
+    CHECK_EQ_INT(o.held, 1);
+    it[1].is_new = 1;
+    it[0].is_new = 0;
+    it[2].is_new = 0;
+    o.offers = 0;
+    CHECK_EQ_INT(dedup_match_overlaps(&items, local, skip, &mo, allowed, offer, &o, &err), 0);
+    CHECK_EQ_INT(o.offers, 1);
+    CHECK_EQ_INT(o.train, 0);
+    it[0].is_new = it[2].is_new = 1;
+    local[3] = &c;
+
     /* A held-out item that already has a stronger match is not verified. */
     skip[1] = 1;
     o.offers = 0;
