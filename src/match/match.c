@@ -28,6 +28,7 @@ typedef struct {
     unsigned char has_pixel_hash;
     unsigned char loaded;
     unsigned char perceptual; /* quality high enough for the perceptual hash */
+    unsigned char soft;       /* ... but only just: matched within DEDUP_PDQ_SOFT_DISTANCE */
 } item_keys;
 
 typedef struct {
@@ -447,6 +448,9 @@ static int match_near(check_ctx *c, const code_list *targets, const code_list *q
             size_t partner = queries_are_held_out ? targets->item[t] : queries->item[q];
             if (!pair_allowed(c, partner, held))
                 continue;
+            if ((c->keys[held].soft || c->keys[partner].soft) &&
+                hits.items[h].distance > DEDUP_PDQ_SOFT_DISTANCE)
+                continue;
             /* A match of variant x of the held-out image with the training
              * image means held-out = inverse(x) applied to training. */
             if (queries_are_held_out)
@@ -521,7 +525,8 @@ static int use_features(check_ctx *c, size_t i, const dedup_features *f, dedup_e
     k->pixel_hash = f->pixel_hash;
     k->has_pixel_hash = (unsigned char)f->has_pixel_hash;
     k->loaded = 1;
-    k->perceptual = f->pdq.quality >= DEDUP_PDQ_MIN_QUALITY;
+    k->perceptual = f->pdq.quality >= DEDUP_PDQ_SOFT_QUALITY;
+    k->soft = f->pdq.quality < DEDUP_PDQ_MIN_QUALITY;
     c->result->checked++;
     if (c->opts->overlap && dedup_local_comparable(&f->local)) {
         c->local[i] = malloc(sizeof(*c->local[i]));

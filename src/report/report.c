@@ -262,9 +262,13 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
     char counts[224];
     int n = snprintf(counts, sizeof(counts), "%zu %s checked, %zu new, %zu decoded", r->checked,
                      plural(r->checked, "image", "images"), count_images(items, 1), r->decoded);
+    if (r->low_quality && n > 0 && (size_t)n < sizeof(counts))
+        n += snprintf(counts + n, sizeof(counts) - (size_t)n,
+                      ", %zu too flat for a perceptual match (exact copies only)", r->low_quality);
     if (r->not_comparable && n > 0 && (size_t)n < sizeof(counts))
         snprintf(counts + n, sizeof(counts) - (size_t)n, ", %zu too flat to compare for overlaps",
                  r->not_comparable);
+    const int all = o->mode && strcmp(o->mode, "all") == 0;
     if (r->leak_count) {
         /* The partner may be a training image or, with checkHeldOutPairs,
          * an image of another held-out split: advice that fits both. */
@@ -274,13 +278,12 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
         fprintf(out,
                 "git-dedup: refused: %zu held-out %s %s (%s).\n"
                 "git-dedup: next: for each pair listed above, remove one of the two images or "
-                "put both in the same split; 'git dedup check --all' lists the leaks already "
-                "committed.\n",
+                "put both in the same split%s.\n",
                 r->leak_count, plural(r->leak_count, "image matches", "images match"),
                 pairs == 0               ? "a training image"
                 : pairs == r->leak_count ? "an image of another held-out split"
                                          : "a training image or an image of another held-out split",
-                counts);
+                counts, all ? "" : "; 'git dedup check --all' lists the leaks already committed");
     } else if (r->unreadable_count && !o->unreadable_warn) {
         fprintf(out,
                 "git-dedup: refused: no leak found, but %zu %s could not be checked (%s).\n"

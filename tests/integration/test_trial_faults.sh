@@ -67,4 +67,24 @@ expect_exit 1 git dedup check
 expect_line 'LEAK data/test/scan-copy.bmp [test] ~ data/train/scan.bmp [train]: exact bytes' "$OUT"
 expect_grep '^UNREADABLE data/test/scan-copy\.bmp: BMP images are not supported' "$OUT"
 
+# 6. a soft photograph (bokeh: hash quality 23 of 100) resized and re-encoded
+#    into test/ is a near duplicate, not "too flat" and passed: a fresh user's
+#    trial committed exactly this.
+git rm -q --cached -r data >/dev/null
+rm -rf data
+mkdir -p train test
+jpegtran -copy none -crop 768x768+0+0 "$DEDUP_PHOTO_DIR/TwoWings.jpg" | djpeg | cjpeg -quality 90 >train/wings.jpg
+djpeg -scale 1/2 train/wings.jpg | cjpeg -quality 70 >test/wings-half.jpg
+git add train test
+expect_exit 1 git dedup check
+expect_line 'LEAK test/wings-half.jpg [test] ~ train/wings.jpg [train]: near duplicate, distance 14 of 256' "$OUT"
+# and a flat frame still counts as exact-only in the summary
+printf 'P5\n64 64\n255\n' >flat.pgm
+head -c 4096 /dev/zero | tr '\0' '\200' >>flat.pgm
+cjpeg -quality 90 flat.pgm >test/flat.jpg
+rm flat.pgm
+git add test/flat.jpg
+expect_exit 1 git dedup check
+expect_grep '1 too flat for a perceptual match \(exact copies only\)' "$BOTH"
+
 finish
