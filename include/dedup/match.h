@@ -72,8 +72,8 @@ typedef struct {
      * default: that of dedup_decode_options_init). */
     uint64_t max_pixels;
     int check_held_out_pairs; /* also compare held-out splits with each other (default 0) */
-    int overlap;         /* look for overlapping crops with local features (default 1) */
-    double min_overlap;  /* an overlap counts from this share of the held-out image (0.20) */
+    int overlap;              /* look for overlapping crops with local features (default 1) */
+    double min_overlap;       /* an overlap counts from this share of the held-out image (0.20) */
     /* Where bytes come from: size caps, archive caps, and whether an LFS or
      * DVC object that is not here fails the check (default: it does). */
     dedup_source_options source;
@@ -86,9 +86,9 @@ typedef struct {
     size_t unreadable_count;
     char **notes; /* warnings that did not stop the check (e.g. cache trouble) */
     size_t note_count;
-    size_t checked;     /* images whose features took part */
-    size_t decoded;     /* of those, decoded in this run (not in the cache) */
-    size_t low_quality; /* of those, too flat for the perceptual hash: exact keys only */
+    size_t checked;        /* images whose features took part */
+    size_t decoded;        /* of those, decoded in this run (not in the cache) */
+    size_t low_quality;    /* of those, too flat for the perceptual hash: exact keys only */
     size_t not_comparable; /* of those, too flat for local features: never matched by overlap */
 } dedup_result;
 
@@ -160,6 +160,7 @@ typedef struct {
     unsigned inliers;   /* matches that agree with the fitted transform */
     double coverage;    /* inliers' convex hull / that of the strong keypoints in the overlap */
     double density;     /* inliers / keypoints inside the overlap (the smaller image's count) */
+    unsigned rival;     /* most matches a second, different fit explains */
     const char *reason; /* static text: "overlap", or why not ("too few inliers", ...) */
 } dedup_overlap;
 
