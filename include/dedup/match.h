@@ -66,6 +66,13 @@ typedef struct {
     char *reason;
 } dedup_unreadable;
 
+/* An image that some search cannot use: too flat to mean anything to it. */
+typedef struct {
+    size_t item;
+    int exact_only;     /* too flat for the perceptual hash: exact keys only */
+    int not_comparable; /* too flat for local features: never matched by overlap */
+} dedup_flat;
+
 typedef struct {
     unsigned threshold; /* near duplicate when distance <= threshold (default 31) */
     /* Images whose header declares more pixels are unreadable (0: no cap;
@@ -90,6 +97,9 @@ typedef struct {
     size_t decoded;        /* of those, decoded in this run (not in the cache) */
     size_t low_quality;    /* of those, too flat for the perceptual hash: exact keys only */
     size_t not_comparable; /* of those, too flat for local features: never matched by overlap */
+    dedup_flat *flat;      /* the images counted in low_quality or not_comparable, */
+    size_t flat_count;     /* in the order they were checked */
+    size_t flat_cap;
 } dedup_result;
 
 void dedup_match_options_init(dedup_match_options *opts);
@@ -134,12 +144,13 @@ typedef struct {
     double min_overlap;        /* is_overlap needs share_held_out >= this (default 0.20) */
     unsigned min_inliers;      /* default 8 */
     unsigned max_distance;     /* descriptor match: Hamming distance <= this (default 64) */
-    double max_ratio;          /* nearest / nearest elsewhere < this (default 0.9) */
+    double max_ratio;          /* a "distinct" match, from which fits are drawn: nearest /
+                                  nearest elsewhere < this (default 0.9) */
     double max_scale;          /* scale must lie in [1 / max_scale, max_scale] (default 4) */
     double min_coverage;       /* inliers' hull / strong keypoints' hull in the overlap,
                                   in each image (default 0.15) */
     double min_inlier_density; /* inliers / keypoints inside the overlap, the smaller
-                                  of the two images' counts (default 0.15) */
+                                  of the two images' counts (default 0.12) */
 } dedup_overlap_options;
 
 void dedup_overlap_options_init(dedup_overlap_options *opts);

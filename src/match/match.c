@@ -129,6 +129,7 @@ void dedup_result_free(dedup_result *r)
     free(r->unreadable);
     free(r->notes);
     free(r->leaks);
+    free(r->flat);
     memset(r, 0, sizeof(*r));
 }
 
@@ -166,6 +167,25 @@ static int add_unreadable(dedup_result *r, size_t item, const char *reason, dedu
     r->unreadable[r->unreadable_count].item = item;
     r->unreadable[r->unreadable_count].reason = copy;
     r->unreadable_count++;
+    return 0;
+}
+
+/* Name an image some search cannot use, so the report can say which. */
+static int add_flat(dedup_result *r, size_t item, int exact_only, int not_comparable,
+                    dedup_error *err)
+{
+    if (r->flat_count == r->flat_cap) {
+        const size_t cap = r->flat_cap ? 2 * r->flat_cap : 16;
+        dedup_flat *grown = realloc(r->flat, cap * sizeof(*grown));
+        if (!grown)
+            return dedup_error_set(err, DEDUP_ENOMEM, "out of memory");
+        r->flat = grown;
+        r->flat_cap = cap;
+    }
+    r->flat[r->flat_count].item = item;
+    r->flat[r->flat_count].exact_only = exact_only;
+    r->flat[r->flat_count].not_comparable = not_comparable;
+    r->flat_count++;
     return 0;
 }
 
@@ -528,6 +548,7 @@ static int use_features(check_ctx *c, size_t i, const dedup_features *f, dedup_e
     k->perceptual = f->pdq.quality >= DEDUP_PDQ_SOFT_QUALITY;
     k->soft = f->pdq.quality < DEDUP_PDQ_MIN_QUALITY;
     c->result->checked++;
+    int not_comparable = 0;
     if (c->opts->overlap && dedup_local_comparable(&f->local)) {
         c->local[i] = malloc(sizeof(*c->local[i]));
         if (!c->local[i])
@@ -535,7 +556,11 @@ static int use_features(check_ctx *c, size_t i, const dedup_features *f, dedup_e
         *c->local[i] = f->local;
     } else if (c->opts->overlap) {
         c->result->not_comparable++;
+        not_comparable = 1;
     }
+    if ((!k->perceptual || not_comparable) &&
+        add_flat(c->result, i, !k->perceptual, not_comparable, err))
+        return DEDUP_ENOMEM;
     if (!k->perceptual) {
         c->result->low_quality++;
         return 0;

@@ -198,6 +198,17 @@ static void write_json(FILE *out, const dedup_item_list *items, const dedup_resu
         dedup_report_json_string(out, r->unreadable[i].reason);
         fputc('}', out);
     }
+    fputs("],\"too_flat\":[", out);
+    for (size_t i = 0; i < r->flat_count; i++) {
+        const dedup_flat *f = &r->flat[i];
+        const dedup_item *item = &items->items[f->item];
+        fprintf(out, "%s{\"path\":", i ? "," : "");
+        dedup_report_json_string(out, item->path);
+        fputs(",\"split\":", out);
+        dedup_report_json_string(out, item->split);
+        fprintf(out, ",\"exact_only\":%s,\"not_comparable\":%s}", f->exact_only ? "true" : "false",
+                f->not_comparable ? "true" : "false");
+    }
     fputs("],\"notes\":[", out);
     for (size_t i = 0; i < items->note_count; i++) {
         if (i)
@@ -220,6 +231,34 @@ static void write_json(FILE *out, const dedup_item_list *items, const dedup_resu
 static const char *plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
+}
+
+/*
+ * Name the images a search could not use: the first few, then how many
+ * more (a dataset of open-sea tiles has thousands; JSON lists them all).
+ */
+#define FLAT_NAMED 3
+static void list_flat(FILE *out, const dedup_item_list *items, const dedup_result *r,
+                      const dedup_report_options *o, int exact_only)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->flat_count; i++) {
+        const dedup_flat *f = &r->flat[i];
+        if (exact_only ? !f->exact_only : !f->not_comparable)
+            continue;
+        if (n < FLAT_NAMED) {
+            fputs(n            ? ", "
+                  : exact_only ? "git-dedup: too flat for a perceptual match: "
+                               : "git-dedup: too flat to compare for overlaps: ",
+                  out);
+            dedup_report_quote_path(out, items->items[f->item].path, o->quote_paths);
+        }
+        n++;
+    }
+    if (n > FLAT_NAMED)
+        fprintf(out, " and %zu more (--format json lists them all)", n - FLAT_NAMED);
+    if (n)
+        fputc('\n', out);
 }
 
 static void write_text(FILE *out, const dedup_item_list *items, const dedup_result *r,
@@ -259,6 +298,8 @@ static void write_text(FILE *out, const dedup_item_list *items, const dedup_resu
         dedup_report_quote_path(out, items->items[r->unreadable[i].item].path, o->quote_paths);
         fprintf(out, ": %s\n", r->unreadable[i].reason);
     }
+    list_flat(out, items, r, o, 1);
+    list_flat(out, items, r, o, 0);
     char counts[224];
     int n = snprintf(counts, sizeof(counts), "%zu %s checked, %zu new, %zu decoded", r->checked,
                      plural(r->checked, "image", "images"), count_images(items, 1), r->decoded);

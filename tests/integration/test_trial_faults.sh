@@ -86,5 +86,11 @@ rm flat.pgm
 git add test/flat.jpg
 expect_exit 1 git dedup check
 expect_grep '1 too flat for a perceptual match \(exact copies only\)' "$BOTH"
+# and is named, for both searches (a fresh user's trial saw only counts);
+# the bokeh photographs are too soft for overlap search, not for the hash
+expect_line 'git-dedup: too flat for a perceptual match: test/flat.jpg' "$OUT"
+expect_line 'git-dedup: too flat to compare for overlaps: test/flat.jpg, test/wings-half.jpg, train/wings.jpg' "$OUT"
+expect_exit 1 git dedup check --format json
+expect_grep '"too_flat":\[\{"path":"test/flat.jpg","split":"test","exact_only":true,"not_comparable":true\},\{"path":"test/wings-half.jpg","split":"test","exact_only":false,"not_comparable":true\},' "$OUT"
 
 finish

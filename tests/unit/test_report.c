@@ -76,7 +76,8 @@ int main(void)
         "duplicate\",\"held_out\":{\"path\":\"test/caf\xc3\xa9 \\\"1\\\".jpg\",\"split\":"
         "\"test\"},\"train\":{\"path\":\"train/a.jpg\",\"split\":\"train\"},\"transform\":"
         "\"flip_h\",\"distance\":12}],\"unreadable\":[{\"path\":\"val/bad\\ufffd.png\","
-        "\"split\":\"val\",\"reason\":\"corrupt\\u000aPNG\"}],\"notes\":[],\"summary\":{"
+        "\"split\":\"val\",\"reason\":\"corrupt\\u000aPNG\"}],\"too_flat\":[],\"notes\":[],"
+        "\"summary\":{"
         "\"leaks\":1,\"unreadable\":1,\"images\":3,\"new\":2,\"checked\":2,\"decoded\":1,"
         "\"exact_only\":0,\"not_comparable\":0,\"exit_code\":1}}\n";
     if (strcmp(buf, want) != 0)
@@ -122,6 +123,49 @@ int main(void)
     fclose(f);
     if (!strstr(buf, "\"offset\":[384.2,0.0],\"scale\":1.000,\"rotation\":0.0,"))
         dedup_test_fail(__FILE__, __LINE__, "JSON overlap: %s", buf);
+    free(buf);
+
+    /* Images too flat for a search are named: a fresh user's trial saw
+     * "1 too flat to compare for overlaps" and had to look at every image
+     * to find which.  Text names the first three of each kind. */
+    dedup_item many[6];
+    memset(many, 0, sizeof(many));
+    const char *names[6] = {"test/sea1.jpg", "test/sea2.jpg",  "test/sea3.jpg",
+                            "test/sea4.jpg", "train/grey.png", "test/photo.jpg"};
+    for (int i = 0; i < 6; i++) {
+        many[i].path = (char *)names[i];
+        many[i].split = i == 4 ? "train" : "test";
+        many[i].role = i == 4 ? DEDUP_ROLE_TRAIN : DEDUP_ROLE_HELD_OUT;
+    }
+    dedup_item_list flat_list = {many, 6, 6, 6, NULL, 0, NULL, 0};
+    dedup_flat flat[5] = {{0, 0, 1}, {1, 0, 1}, {2, 0, 1}, {3, 0, 1}, {4, 1, 1}};
+    dedup_result fr;
+    memset(&fr, 0, sizeof(fr));
+    fr.flat = flat;
+    fr.flat_count = 5;
+    fr.checked = 6;
+    fr.low_quality = 1;
+    fr.not_comparable = 5;
+    o.style = DEDUP_REPORT_TEXT;
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(dedup_report_write(f, &flat_list, &fr, &o, &err), 0);
+    fclose(f);
+    if (!strstr(buf, "git-dedup: too flat for a perceptual match: train/grey.png\n") ||
+        !strstr(buf, "git-dedup: too flat to compare for overlaps: test/sea1.jpg, test/sea2.jpg, "
+                     "test/sea3.jpg and 2 more (--format json lists them all)\n"))
+        dedup_test_fail(__FILE__, __LINE__, "text flat lines: %s", buf);
+    free(buf);
+    o.style = DEDUP_REPORT_JSON;
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    CHECK_EQ_INT(dedup_report_write(f, &flat_list, &fr, &o, &err), 0);
+    fclose(f);
+    if (!strstr(buf, "\"too_flat\":[{\"path\":\"test/sea1.jpg\",\"split\":\"test\","
+                     "\"exact_only\":false,\"not_comparable\":true},") ||
+        !strstr(buf, "{\"path\":\"train/grey.png\",\"split\":\"train\",\"exact_only\":true,"
+                     "\"not_comparable\":true}],\"notes\""))
+        dedup_test_fail(__FILE__, __LINE__, "JSON too_flat: %s", buf);
     free(buf);
     return dedup_test_finish("test_report");
 }
