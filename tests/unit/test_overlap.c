@@ -486,8 +486,9 @@ static void test_repeating_facade_enlarged(void)
     dedup_image_free(&big);
     /* A wide strip of it, the right one re-encoded at quality 75: a fit of 8
      * inliers with a rival of 6 passed once min_inlier_density was 0.15,
-     * while the rival check still asked a rival of min_inliers (8); a rival
-     * of 4 is enough when it is a third of the fit (bench_overlap seed 12). */
+     * while the rival check still asked a rival of min_inliers (8); now it
+     * asks RIVAL_FLOOR (5) when that is a third of the fit (bench_overlap
+     * seed 12). */
     a = crop(&photo, 218, 981, 823, 414);
     b = crop(&photo, 1058, 1132, 823, 414);
     if (!features_of(&a, 92, 0, &fa) && !features_of(&b, 92, 75, &fb)) {
