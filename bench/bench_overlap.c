@@ -22,8 +22,8 @@
  *
  * Assumes the photos are where Debian puts them; missing ones are skipped.
  * Usage: bench_overlap [-s SEED] [-n PAIRS] [-r TIMING_REPEATS] [-m MIN_OVERLAP] [-f FLAT_TEXTURE]
- * [-I MIN_INLIERS] [-D MIN_INLIER_DENSITY] [-v]
- * -r 0 skips the timing; -I and -D override dedup_overlap_options for tuning.
+ * [-I MIN_INLIERS] [-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v]
+ * -r 0 skips the timing; -I, -D and -C override dedup_overlap_options for tuning.
  */
 #include "dedup/decode.h"
 #include "dedup/features.h"
@@ -756,7 +756,7 @@ int main(int argc, char **argv)
 {
     uint64_t seed = 6;
     int npairs = 400, repeats = 3, verbose = 0;
-    double min_overlap = -1, flat_texture = FLAT_TEXTURE, min_density = -1;
+    double min_overlap = -1, flat_texture = FLAT_TEXTURE, min_density = -1, min_coverage = -1;
     int min_inliers = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
@@ -773,12 +773,14 @@ int main(int argc, char **argv)
             min_inliers = atoi(argv[++i]);
         else if (strcmp(argv[i], "-D") == 0 && i + 1 < argc)
             min_density = atof(argv[++i]);
+        else if (strcmp(argv[i], "-C") == 0 && i + 1 < argc)
+            min_coverage = atof(argv[++i]);
         else if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
         else {
             fprintf(stderr, "usage: bench_overlap [-s SEED] [-n PAIRS] [-r REPEATS] "
                             "[-m MIN_OVERLAP] [-f FLAT_TEXTURE] [-I MIN_INLIERS] "
-                            "[-D MIN_INLIER_DENSITY] [-v]\n");
+                            "[-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v]\n");
             return 2;
         }
     }
@@ -894,6 +896,8 @@ int main(int argc, char **argv)
         oo.min_inliers = (unsigned)min_inliers;
     if (min_density >= 0)
         oo.min_inlier_density = min_density;
+    if (min_coverage >= 0)
+        oo.min_coverage = min_coverage;
 
     /* Index over every training side, queried with every held-out side. */
     const dedup_local_features **train_feats = xmalloc(b.nimg * sizeof(*train_feats));

@@ -148,7 +148,7 @@ typedef struct {
                                   nearest elsewhere < this (default 0.9) */
     double max_scale;          /* scale must lie in [1 / max_scale, max_scale] (default 4) */
     double min_coverage;       /* inliers' hull / strong keypoints' hull in the overlap,
-                                  in each image (default 0.15) */
+                                  in each image (default 0.10) */
     double min_inlier_density; /* inliers / keypoints inside the overlap, the smaller
                                   of the two images' counts (default 0.12) */
 } dedup_overlap_options;
