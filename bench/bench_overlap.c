@@ -948,12 +948,12 @@ int main(int argc, char **argv)
                 max_neg_inliers = ov.inliers;
             if (verbose && ov.inliers >= oo.min_inliers)
                 printf("  neg %-18s %s (crops %dx%d at %d,%d and %d,%d, variant %d to %dx%d): "
-                       "share %.3f inliers %u matches %u rival %u cov %.2f dens %.2f "
+                       "share %.3f inliers %u (%u distinct) matches %u rival %u cov %.2f dens %.2f "
                        "scale %.2f: %s\n",
                        kind_names[p->kind], p->photo >= 0 ? photo_paths[p->photo] : "-", p->w, p->h,
                        p->ax, p->ay, p->bx, p->by, p->variant, h->width, h->height,
-                       ov.share_held_out, ov.inliers, ov.matches, ov.rival, ov.coverage, ov.density,
-                       ov.scale, ov.reason);
+                       ov.share_held_out, ov.inliers, ov.distinct_inliers, ov.matches, ov.rival,
+                       ov.coverage, ov.density, ov.scale, ov.reason);
             continue;
         }
         int bi = 0;

@@ -167,12 +167,13 @@ typedef struct {
      * (dx, dy) is where the training image's top-left corner lies in the
      * held-out image, and rotation is in degrees, clockwise on screen. */
     double dx, dy, scale, rotation;
-    unsigned matches;   /* one-to-one descriptor matches */
-    unsigned inliers;   /* matches that agree with the fitted transform */
-    double coverage;    /* inliers' convex hull / that of the strong keypoints in the overlap */
-    double density;     /* inliers / keypoints inside the overlap (the smaller image's count) */
-    unsigned rival;     /* most matches a second, different fit explains */
-    const char *reason; /* static text: "overlap", or why not ("too few inliers", ...) */
+    unsigned matches; /* one-to-one descriptor matches */
+    unsigned inliers; /* matches that agree with the fitted transform */
+    double coverage;  /* inliers' convex hull / that of the strong keypoints in the overlap */
+    double density;   /* inliers / keypoints inside the overlap (the smaller image's count) */
+    unsigned rival;   /* most matches a second, different fit explains */
+    unsigned distinct_inliers; /* inliers that passed the ratio test */
+    const char *reason;        /* static text: "overlap", or why not ("too few inliers", ...) */
 } dedup_overlap;
 
 /*

@@ -636,6 +636,8 @@ static int judge(verify_ctx *c, const similarity *s, size_t n_in, const dedup_lo
     out->dx = s->tx;
     out->dy = s->ty;
     out->inliers = (unsigned)n_in;
+    for (size_t k = 0; k < c->nm; k++)
+        out->distinct_inliers += c->best_in[k] && c->m[k].distinct;
     if (n_in < o->min_inliers || n_in < 3) {
         out->reason = "too few inliers";
         return 0;
