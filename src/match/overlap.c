@@ -304,32 +304,55 @@ static int from_two(const verify_ctx *c, const pairing *m1, const pairing *m2,
     return 0;
 }
 
+/*
+ * The pairs of n matches a RANSAC tries: every pair when there are at most
+ * MAX_ITER of them, else MAX_ITER random draws from a fixed seed.
+ */
+typedef struct {
+    size_t n, limit, p1, p2;
+    int exhaustive;
+    uint64_t state;
+} pair_draws;
+
+static void pair_draws_init(pair_draws *d, size_t n, uint64_t seed)
+{
+    const size_t pairs = n * (n - 1) / 2;
+    d->n = n;
+    d->exhaustive = pairs <= MAX_ITER;
+    d->limit = d->exhaustive ? pairs : MAX_ITER;
+    d->p1 = 0;
+    d->p2 = 1;
+    d->state = seed;
+}
+
+static void pair_draws_next(pair_draws *d, size_t *i, size_t *j)
+{
+    if (d->exhaustive) {
+        *i = d->p1;
+        *j = d->p2;
+        if (++d->p2 == d->n) {
+            d->p1++;
+            d->p2 = d->p1 + 1;
+        }
+    } else {
+        *i = (size_t)(next_random(&d->state) % d->n);
+        *j = (size_t)(next_random(&d->state) % (d->n - 1));
+        if (*j >= *i)
+            (*j)++;
+    }
+}
+
 static size_t ransac(verify_ctx *c, const dedup_overlap_options *o, similarity *best)
 {
     size_t best_n = 0;
     const size_t ns = c->nsel;
     if (ns < 2)
         return 0;
-    uint64_t state = 0x6f7665726c617021ull; /* "overlap!" */
-    const size_t pairs = ns * (ns - 1) / 2;
-    const int exhaustive = pairs <= MAX_ITER;
-    size_t limit = exhaustive ? pairs : MAX_ITER;
-    size_t p1 = 0, p2 = 1;
-    for (size_t it = 0; it < limit; it++) {
+    pair_draws d;
+    pair_draws_init(&d, ns, 0x6f7665726c617021ull); /* "overlap!" */
+    for (size_t it = 0; it < d.limit; it++) {
         size_t i, j;
-        if (exhaustive) {
-            i = p1;
-            j = p2;
-            if (++p2 == ns) {
-                p1++;
-                p2 = p1 + 1;
-            }
-        } else {
-            i = (size_t)(next_random(&state) % ns);
-            j = (size_t)(next_random(&state) % (ns - 1));
-            if (j >= i)
-                j++;
-        }
+        pair_draws_next(&d, &i, &j);
         similarity s;
         if (from_two(c, &c->m[c->sel[i]], &c->m[c->sel[j]], o, &s))
             continue;
@@ -338,7 +361,7 @@ static size_t ransac(verify_ctx *c, const dedup_overlap_options *o, similarity *
             best_n = n;
             *best = s;
             memcpy(c->best_in, c->in, c->nm);
-            if (!exhaustive) {
+            if (!d.exhaustive) {
                 /* Draws needed to see an all-inlier pair at CONFIDENCE. */
                 size_t drawn = 0;
                 for (size_t k = 0; k < ns; k++)
@@ -346,13 +369,13 @@ static size_t ransac(verify_ctx *c, const dedup_overlap_options *o, similarity *
                 const double w = (double)drawn / ns;
                 const double miss = 1.0 - w * w;
                 if (miss <= 0) {
-                    limit = it + 1 > MIN_ITER ? it + 1 : MIN_ITER;
+                    d.limit = it + 1 > MIN_ITER ? it + 1 : MIN_ITER;
                 } else {
                     double need = log(1.0 - CONFIDENCE) / log(miss);
                     if (need < MIN_ITER)
                         need = MIN_ITER;
-                    if (need < (double)limit)
-                        limit = (size_t)need;
+                    if (need < (double)d.limit)
+                        d.limit = (size_t)need;
                 }
             }
         }
@@ -393,26 +416,11 @@ static size_t rival_support(verify_ctx *c, const dedup_overlap_options *o)
     size_t best = 0;
     if (nr < 2)
         return 0;
-    uint64_t state = 0x726976616c212121ull; /* "rival!!!" */
-    const size_t pairs = nr * (nr - 1) / 2;
-    const int exhaustive = pairs <= MAX_ITER;
-    const size_t limit = exhaustive ? pairs : MAX_ITER;
-    size_t p1 = 0, p2 = 1;
-    for (size_t it = 0; it < limit; it++) {
+    pair_draws d;
+    pair_draws_init(&d, nr, 0x726976616c212121ull); /* "rival!!!" */
+    for (size_t it = 0; it < d.limit; it++) {
         size_t i, j;
-        if (exhaustive) {
-            i = p1;
-            j = p2;
-            if (++p2 == nr) {
-                p1++;
-                p2 = p1 + 1;
-            }
-        } else {
-            i = (size_t)(next_random(&state) % nr);
-            j = (size_t)(next_random(&state) % (nr - 1));
-            if (j >= i)
-                j++;
-        }
+        pair_draws_next(&d, &i, &j);
         similarity s;
         if (from_two(c, &c->m[rest[i]], &c->m[rest[j]], o, &s))
             continue;
