@@ -121,8 +121,9 @@ void dedup_result_free(dedup_result *result);
 /* ==== Overlap verification: overlapping crops (issue 6) ================
  *
  * Pure: two images' local features (dedup_local_compute) in, a verdict out.
- * Descriptors are matched one-to-one (nearest neighbour, with a ratio test
- * against the nearest neighbour elsewhere in the image), a similarity
+ * Descriptors are matched one-to-one (nearest neighbour; a ratio test
+ * against the nearest neighbour elsewhere in the image marks the distinct
+ * matches, from which fits are drawn, while any match may agree), a similarity
  * (translation, scale, rotation) is fitted by RANSAC on 2-point samples and
  * refined on its inliers, and fits that only look supported are refused:
  *  - absurd scale, or too few inliers;
@@ -132,7 +133,9 @@ void dedup_result_free(dedup_result *result);
  *    watermark), or too little of the part of it that holds strong
  *    keypoints (real texture), in either image;
  *  - too few of the keypoints inside the claimed overlap explained (a chance
- *    fit between unrelated pictures or across a repetitive texture).
+ *    fit between unrelated pictures or across a repetitive texture);
+ *  - a second, different fit explaining a quarter as many of the matches
+ *    left out (a repeating pattern: one fit per period of it).
  * The overlap is the training rectangle, transformed, clipped to the
  * held-out one (polygon clipping); its area gives both shares.
  *
