@@ -712,7 +712,7 @@ static size_t cut_tiles(codec *cd, const dedup_image *photo, int side, size_t pe
 
 /* The timing section: the bench's crops, 768-pixel tiles cut from the
  * photographs, and the photographs themselves. */
-static void time_all(dedup_decoder *dec, const bench *b, uint8_t *const *photo_bytes,
+static void time_all(dedup_decoder *dec, bench *b, uint8_t *const *photo_bytes,
                      const size_t *photo_len, int nhave, int repeats)
 {
     printf("\n");
@@ -736,7 +736,7 @@ static void time_all(dedup_decoder *dec, const bench *b, uint8_t *const *photo_b
         dedup_image photo;
         if (dedup_decode_image(dec, &photo, photo_bytes[k], photo_len[k], &full, &err))
             die(err.msg);
-        ntiles += cut_tiles((codec *)&b->cd, &photo, 768, 4, tiles + ntiles, tiles_len + ntiles);
+        ntiles += cut_tiles(&b->cd, &photo, 768, 4, tiles + ntiles, tiles_len + ntiles);
         dedup_image_free(&photo);
     }
     timing(dec, (const uint8_t *const *)tiles, tiles_len, ntiles, repeats,
