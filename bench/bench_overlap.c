@@ -22,14 +22,17 @@
  *
  * Assumes the photos are where Debian puts them; missing ones are skipped.
  * Usage: bench_overlap [-s SEED] [-n PAIRS] [-r TIMING_REPEATS] [-m MIN_OVERLAP] [-f FLAT_TEXTURE]
- * [-I MIN_INLIERS] [-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v]
- * -r 0 skips the timing; -I, -D and -C override dedup_overlap_options for tuning.
+ * [-I MIN_INLIERS] [-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v] [-R]
+ * -r 0 skips the timing; -I, -D and -C override dedup_overlap_options for tuning;
+ * -v prints every missed overlap and every negative with a fit, with the crops'
+ * geometry; -R prints where the evidence of the overlaps is lost (see evidence()).
  */
 #include "dedup/decode.h"
 #include "dedup/features.h"
 #include "dedup/index.h"
 #include "dedup/match.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,6 +387,12 @@ static int cut_overlap(bench *b, const dedup_image *photo, int pi, int variant)
     p->dx = (ax - bx) * sx;
     p->dy = (ay - by) * sy;
     p->photo = pi;
+    p->ax = ax;
+    p->ay = ay;
+    p->bx = bx;
+    p->by = by;
+    p->w = w;
+    p->h = h;
     free(a.px);
     free(c.px);
     return 1;
@@ -752,10 +761,62 @@ static void time_all(dedup_decoder *dec, bench *b, uint8_t *const *photo_bytes,
     free(tl);
 }
 
+/*
+ * Where an overlap's evidence is lost (-R): of the held-out keypoints that
+ * fall inside the overlap (20 keypoint sizes from the training crop's edge,
+ * as keypoints keep 18 level pixels from their level's), how many have a
+ * training keypoint at the same place (within 2 sizes) and scale (within
+ * 0.8 octave): the detector repeated; how many of those are within the
+ * matcher's distance: the descriptor held; and how many are the nearest
+ * training descriptor of all: the matcher would pair them.
+ */
+typedef struct {
+    size_t inside, repeated, close, nearest;
+} evidence_stat;
+
+static void evidence(evidence_stat *st, const bench_pair *p, const bench_image *h,
+                     const bench_image *t, unsigned max_distance)
+{
+    const dedup_local_features *hf = &h->feat, *tf = &t->feat;
+    uint16_t dist[DEDUP_LOCAL_MAX_KEYPOINTS];
+    for (uint32_t i = 0; i < hf->count; i++) {
+        double hx, hy, hs;
+        dedup_local_point(hf, i, &hx, &hy, &hs, NULL);
+        const double tx = (hx - p->dx) / p->scale, ty = (hy - p->dy) / p->scale;
+        const double ts = hs / p->scale, margin = 20 * ts;
+        if (tx < margin || ty < margin || tx > t->width - margin || ty > t->height - margin)
+            continue;
+        st->inside++;
+        dedup_desc_distances(&hf->points[i], tf->points, tf->count, dist);
+        unsigned best_all = UINT_MAX, best_here = UINT_MAX;
+        for (uint32_t j = 0; j < tf->count; j++) {
+            double x, y, s;
+            dedup_local_point(tf, j, &x, &y, &s, NULL);
+            if (dist[j] < best_all)
+                best_all = dist[j];
+            const double tol = 2.0 * (s > ts ? s : ts);
+            if (hypot(x - tx, y - ty) <= tol && fabs(log2(ts / s)) <= 0.8 && dist[j] < best_here)
+                best_here = dist[j];
+        }
+        if (best_here == UINT_MAX)
+            continue;
+        st->repeated++;
+        st->close += best_here <= max_distance;
+        st->nearest += best_here <= max_distance && best_here == best_all;
+    }
+}
+
+static void print_evidence(const char *what, const evidence_stat *st)
+{
+    const double n = st->inside ? (double)st->inside : 1;
+    printf("  %-32s %6zu   %5.2f      %5.2f      %5.2f\n", what, st->inside, st->repeated / n,
+           st->close / n, st->nearest / n);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = 6;
-    int npairs = 400, repeats = 3, verbose = 0;
+    int npairs = 400, repeats = 3, verbose = 0, trace = 0;
     double min_overlap = -1, flat_texture = FLAT_TEXTURE, min_density = -1, min_coverage = -1;
     int min_inliers = -1;
     for (int i = 1; i < argc; i++) {
@@ -777,10 +838,12 @@ int main(int argc, char **argv)
             min_coverage = atof(argv[++i]);
         else if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
+        else if (strcmp(argv[i], "-R") == 0)
+            trace = 1;
         else {
             fprintf(stderr, "usage: bench_overlap [-s SEED] [-n PAIRS] [-r REPEATS] "
                             "[-m MIN_OVERLAP] [-f FLAT_TEXTURE] [-I MIN_INLIERS] "
-                            "[-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v]\n");
+                            "[-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v] [-R]\n");
             return 2;
         }
     }
@@ -925,6 +988,9 @@ int main(int argc, char **argv)
     memset(by_variant, 0, sizeof(by_variant));
     int fp[NKINDS] = {0}, fp_consistent[NKINDS] = {0}, negs[NKINDS] = {0};
     int cand_hit = 0, cand_n = 0;
+    evidence_stat ev[2], ev_var[4];
+    memset(ev, 0, sizeof(ev));
+    memset(ev_var, 0, sizeof(ev_var));
     double max_neg_share = 0, t_verify = 0, t_query = 0;
     unsigned max_neg_inliers = 0;
     size_t nverify = 0, nquery = 0;
@@ -980,12 +1046,17 @@ int main(int argc, char **argv)
                 bs[s]->measured++;
             }
         }
+        if (trace && comparable && p->share >= 0.25) {
+            evidence(&ev[ov.is_overlap], p, h, t, oo.max_distance);
+            evidence(&ev_var[p->variant], p, h, t, oo.max_distance);
+        }
         if (verbose && !ov.is_overlap && p->share >= 0.25)
-            printf("  miss %s share %.3f var %d scale %.2f tex %.1f/%.1f: kp %u/%u matches %u "
-                   "inliers %u est %.3f cov %.2f dens %.2f: %s\n",
-                   photo_paths[p->photo], p->share, p->variant, p->scale, h->texture, t->texture,
-                   h->feat.count, t->feat.count, ov.matches, ov.inliers, ov.share_held_out,
-                   ov.coverage, ov.density, ov.reason);
+            printf("  miss %s (crops %dx%d at %d,%d and %d,%d) share %.3f var %d scale %.2f "
+                   "tex %.1f/%.1f: kp %u/%u matches %u inliers %u est %.3f cov %.2f dens %.2f: "
+                   "%s\n",
+                   photo_paths[p->photo], p->w, p->h, p->ax, p->ay, p->bx, p->by, p->share,
+                   p->variant, p->scale, h->texture, t->texture, h->feat.count, t->feat.count,
+                   ov.matches, ov.inliers, ov.share_held_out, ov.coverage, ov.density, ov.reason);
         /* Would the index have proposed the partner? */
         t0 = cpu_now();
         if (dedup_desc_index_query(idx, &h->feat, &qo, &cand, &err))
@@ -1038,6 +1109,15 @@ int main(int argc, char **argv)
            big_n > big_nc ? (double)big_found / (big_n - big_nc) : 0, big_found, big_n - big_nc);
     static const char *const variant_names[4] = {"as stored", "re-encoded q75", "rescaled",
                                                  "rescaled + re-encoded"};
+    if (trace) {
+        printf("\nevidence in comparable pairs (overlap >= 25%%), share of the held-out "
+               "keypoints in the overlap:\n");
+        printf("  pairs                            in overlap  repeated  in distance  nearest\n");
+        print_evidence("found", &ev[1]);
+        print_evidence("missed", &ev[0]);
+        for (int v = 0; v < 4; v++)
+            print_evidence(variant_names[v], &ev_var[v]);
+    }
     printf("\nrecall by variant of the held-out crop (all bands):\n");
     for (int i = 0; i < 4; i++)
         printf("  %-22s %4d pairs, recall %.3f\n", variant_names[i], by_variant[i].n,

@@ -631,6 +631,26 @@ static size_t inlier_points(const verify_ctx *c, int side, double (*pts)[2])
     return k;
 }
 
+/* Fill the positions (in their own image) of one image's keypoints (side
+ * 0: held-out) that lie inside the overlap poly into pts, only the strong
+ * ones when strong is not NULL (as mark_inside chooses); returns how many. */
+static size_t keypoints_inside(verify_ctx *c, int side, const unsigned char *strong,
+                               const polygon *poly, const similarity *s, double (*pts)[2])
+{
+    const point *p = side ? c->tp : c->hp;
+    unsigned char *mark = side ? c->t_inside : c->h_inside;
+    const size_t n = side ? c->nt : c->nh;
+    mark_inside(mark, p, strong, n, poly, side ? s : NULL);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mark[i]) {
+            pts[k][0] = p[i].x;
+            pts[k][1] = p[i].y;
+            k++;
+        }
+    return k;
+}
+
 /*
  * Every check after the fit; fills the shares and diagnostics in out and
  * returns 1 when the fit is accepted, else 0 with out->reason set.
@@ -690,12 +710,24 @@ static int judge(verify_ctx *c, const similarity *s, size_t n_in, const dedup_lo
     eigen2(pcov, &plo, &phi);
     double inlier_hull = 0;
     for (int side = 0; side < 2; side++) {
+        const double s2 = side ? scale * scale : 1.0;
+        /* Measured against the keypoints in the overlap when they are the
+         * thinner: where all the texture is a band (a tree line on a misty
+         * lake), a true overlap's inliers lie on that band. */
+        double klo = plo, khi = phi;
+        const size_t nk = keypoints_inside(c, side, NULL, &poly, s, scratch);
+        if (nk >= 3) {
+            double kcov[3], lo, hi;
+            points_cov(scratch, nk, kcov);
+            eigen2(kcov, &lo, &hi);
+            klo = lo * s2 < klo ? lo * s2 : klo;
+            khi = hi * s2 < khi ? hi * s2 : khi;
+        }
         const size_t k = inlier_points(c, side, scratch);
         double icov[3], ilo, ihi;
         points_cov(scratch, k, icov);
         eigen2(icov, &ilo, &ihi);
-        const double s2 = side ? scale * scale : 1.0;
-        if (ilo * s2 < MIN_SPREAD * plo || ihi * s2 < MIN_SPREAD * phi) {
+        if (ilo * s2 < MIN_SPREAD * klo || ihi * s2 < MIN_SPREAD * khi) {
             out->reason = "inliers bunched or on a line";
             return 0;
         }
@@ -726,21 +758,11 @@ static int judge(verify_ctx *c, const similarity *s, size_t n_in, const dedup_lo
      * no fit is expected to explain. */
     double cover = 1;
     for (int side = 0; side < 2; side++) {
-        const dedup_local_features *f = side ? t : h;
-        const point *pts = side ? c->tp : c->hp;
-        unsigned char *mark = side ? c->t_inside : c->h_inside;
-        const size_t n = side ? c->nt : c->nh;
-        mark_inside(mark, pts, strong_flags(c, side, f), n, &poly, side ? s : NULL);
         size_t k = inlier_points(c, side, scratch);
         const double ihull = hull_area(scratch, k, scratch + c->nm);
-        k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (mark[i]) {
-                scratch[k][0] = pts[i].x;
-                scratch[k][1] = pts[i].y;
-                k++;
-            }
-        const double khull = hull_area(scratch, k, scratch + n);
+        const unsigned char *strong = strong_flags(c, side, side ? t : h);
+        k = keypoints_inside(c, side, strong, &poly, s, scratch);
+        const double khull = hull_area(scratch, k, scratch + (side ? c->nt : c->nh));
         const double ratio = khull > 0 ? ihull / khull : 1;
         if (ratio < cover)
             cover = ratio;
