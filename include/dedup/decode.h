@@ -71,7 +71,7 @@ typedef struct {
 } dedup_image_info;
 
 typedef struct {
-    int width;           /* decoded (possibly scaled) dimensions, as displayed */
+    int width; /* decoded (possibly scaled) dimensions, as displayed */
     int height;
     size_t stride;       /* bytes per row, == width * 3 */
     uint8_t *pixels;     /* RGB8, owned; release with dedup_image_free() */
@@ -99,8 +99,8 @@ void dedup_decoder_free(dedup_decoder *dec);
  * Returns DEDUP_EUNSUPPORTED for a recognised but unhandled format and
  * DEDUP_EDECODE for bytes that are not a readable image.
  */
-int dedup_decode_header(dedup_decoder *dec, dedup_image_info *out, const uint8_t *bytes,
-                        size_t len, dedup_error *err);
+int dedup_decode_header(dedup_decoder *dec, dedup_image_info *out, const uint8_t *bytes, size_t len,
+                        dedup_error *err);
 
 /*
  * Decode to RGB8.  On failure `out` holds no pixels and the error says why

@@ -17,23 +17,23 @@ extern "C" {
 
 typedef enum {
     DEDUP_OK = 0,
-    DEDUP_EINVAL = -1,      /* bad argument or malformed input the caller gave */
-    DEDUP_ENOMEM = -2,      /* allocation failed */
-    DEDUP_EIO = -3,         /* a file or object could not be read or written */
-    DEDUP_EDECODE = -4,     /* bytes are not a decodable image (truncated, corrupt) */
+    DEDUP_EINVAL = -1,       /* bad argument or malformed input the caller gave */
+    DEDUP_ENOMEM = -2,       /* allocation failed */
+    DEDUP_EIO = -3,          /* a file or object could not be read or written */
+    DEDUP_EDECODE = -4,      /* bytes are not a decodable image (truncated, corrupt) */
     DEDUP_EUNSUPPORTED = -5, /* a valid file of a kind we do not handle */
-    DEDUP_ETOOBIG = -6,     /* input exceeds a configured cap (pixels, bytes) */
-    DEDUP_EREPO = -7,       /* repository could not be opened or read */
-    DEDUP_ECONFIG = -8,     /* configuration value is invalid */
-    DEDUP_ECORRUPT = -9,    /* a cache or index file is damaged */
-    DEDUP_EMISSING = -10    /* stored elsewhere and not here: an LFS or DVC object not fetched */
+    DEDUP_ETOOBIG = -6,      /* input exceeds a configured cap (pixels, bytes) */
+    DEDUP_EREPO = -7,        /* repository could not be opened or read */
+    DEDUP_ECONFIG = -8,      /* configuration value is invalid */
+    DEDUP_ECORRUPT = -9,     /* a cache or index file is damaged */
+    DEDUP_EMISSING = -10     /* stored elsewhere and not here: an LFS or DVC object not fetched */
 } dedup_status;
 
 #define DEDUP_ERROR_MSG_MAX 1024
 
 typedef struct {
-    int code;                       /* last dedup_status set, 0 if none */
-    char msg[DEDUP_ERROR_MSG_MAX];  /* NUL-terminated; truncated with "..." if too long */
+    int code;                      /* last dedup_status set, 0 if none */
+    char msg[DEDUP_ERROR_MSG_MAX]; /* NUL-terminated; truncated with "..." if too long */
 } dedup_error;
 
 /* Clear an error object before reuse. */

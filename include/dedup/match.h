@@ -145,7 +145,7 @@ void dedup_result_free(dedup_result *result);
 
 typedef struct {
     double min_overlap;        /* is_overlap needs share_held_out >= this (default 0.20) */
-    unsigned min_inliers;      /* default 8 */
+    unsigned min_inliers;      /* default 5 */
     unsigned max_distance;     /* descriptor match: Hamming distance <= this (default 64) */
     double max_ratio;          /* a "distinct" match, from which fits are drawn: nearest /
                                   nearest elsewhere < this (default 0.9) */

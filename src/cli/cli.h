@@ -9,12 +9,7 @@
 #include "dedup/repo.h"
 
 /* Exit codes, documented in the README. */
-enum {
-    DEDUP_EXIT_OK = 0,
-    DEDUP_EXIT_LEAK = 1,
-    DEDUP_EXIT_ERROR = 2,
-    DEDUP_EXIT_UNREADABLE = 3
-};
+enum { DEDUP_EXIT_OK = 0, DEDUP_EXIT_LEAK = 1, DEDUP_EXIT_ERROR = 2, DEDUP_EXIT_UNREADABLE = 3 };
 
 /* Install (or with uninstall=1 remove) the pre-commit and pre-merge-commit hooks. */
 int dedup_cli_install(dedup_repo *repo, int uninstall, dedup_error *err);

@@ -97,7 +97,12 @@ typedef struct {
 void dedup_overlap_options_init(dedup_overlap_options *o)
 {
     o->min_overlap = 0.20;
-    o->min_inliers = 8;
+    /* The checks after the count (spread, coverage, density, rival) are
+     * what stop unrelated pictures: no negative in bench_overlap reaches
+     * them with a consistent fit.  5 rather than 8 finds 51 more overlaps
+     * of 25% and more over 20 seeds (0.941 rather than 0.933 where both
+     * sides are comparable), with no false positive in 53,440; 6 finds 37. */
+    o->min_inliers = 5;
     o->max_distance = 64;
     o->max_ratio = 0.9;
     o->max_scale = 4.0;

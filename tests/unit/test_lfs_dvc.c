@@ -176,8 +176,9 @@ static void test_dvc_file(void)
     CHECK_EQ_INT(f.count, 0);
     /* errors name the file and line */
     CHECK(dvc("outs:\n- md5: nothex\n  path: x.jpg\n", 0, &f, &err) == DEDUP_EINVAL);
-    CHECK_STR(err.msg, "x.dvc:2: md5 'nothex' is not 32 lower-case hexadecimal digits (with '.dir' for a "
-                       "directory)");
+    CHECK_STR(err.msg,
+              "x.dvc:2: md5 'nothex' is not 32 lower-case hexadecimal digits (with '.dir' for a "
+              "directory)");
     CHECK(dvc("outs:\n- md5: " MD5A "/../x\n  path: x.jpg\n", 0, &f, &err) == DEDUP_EINVAL);
     CHECK(dvc("outs:\n- md5: " MD5A "\n", 0, &f, &err) == DEDUP_EINVAL);
     CHECK_STR(err.msg, "x.dvc:2: an output with an md5 needs a path");

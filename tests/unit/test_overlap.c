@@ -193,8 +193,8 @@ static void print_overlap(const char *what, const dedup_overlap *ov)
            ov->rotation, ov->inliers, ov->matches, ov->reason);
 }
 
-static void expect_overlap(const char *what, const dedup_overlap *ov, double share, double dx,
-                           double dy, double scale)
+static void expect_overlap_within(const char *what, const dedup_overlap *ov, double share,
+                                  double dx, double dy, double scale, double offset_tol)
 {
     print_overlap(what, ov);
     if (!ov->is_overlap) {
@@ -204,7 +204,7 @@ static void expect_overlap(const char *what, const dedup_overlap *ov, double sha
     if (fabs(ov->share_held_out - share) > SHARE_TOL)
         dedup_test_fail(__FILE__, __LINE__, "%s: share %.3f, want %.3f", what, ov->share_held_out,
                         share);
-    if (fabs(ov->dx - dx) > OFFSET_TOL || fabs(ov->dy - dy) > OFFSET_TOL)
+    if (fabs(ov->dx - dx) > offset_tol || fabs(ov->dy - dy) > offset_tol)
         dedup_test_fail(__FILE__, __LINE__, "%s: offset (%.1f, %.1f), want (%.1f, %.1f)", what,
                         ov->dx, ov->dy, dx, dy);
     if (fabs(ov->scale - scale) > 0.02 * scale)
@@ -212,6 +212,12 @@ static void expect_overlap(const char *what, const dedup_overlap *ov, double sha
     if (fabs(ov->rotation) > 1.0)
         dedup_test_fail(__FILE__, __LINE__, "%s: rotation %.2f degrees", what, ov->rotation);
     CHECK(ov->held_out_comparable && ov->train_comparable && ov->consistent);
+}
+
+static void expect_overlap(const char *what, const dedup_overlap *ov, double share, double dx,
+                           double dy, double scale)
+{
+    expect_overlap_within(what, ov, share, dx, dy, scale, OFFSET_TOL);
 }
 
 static void expect_no_overlap(const char *what, const dedup_overlap *ov)
@@ -467,6 +473,63 @@ static void test_tree_line(void)
 }
 
 /*
+ * Small overlaps found by few inliers.  Each pair below agreed on one shift
+ * with 5 to 7 inliers (bench_overlap seeds 12 and 14) while 8 were asked,
+ * though the checks after the count (spread, coverage, density, rival) are
+ * what keep unrelated pictures out: none of the bench's 53,440 negatives
+ * reaches them with a consistent fit.  With 5 asked they are found; their
+ * adjacent twins, which share no pixel, still are not.  A fit from so few
+ * points, some of them found at a quarter of the working size, places the
+ * overlap less exactly: within 12 pixels here.
+ */
+static void test_few_inliers(void)
+{
+    static const struct {
+        const char *name, *what;
+        int ax, ay, bx, by, w, h; /* training crop at a, held-out at b */
+        int reencode;
+    } pairs[] = {
+        {"BytheWater", "lakeside, 45% shared", 116, 62, 233, 427, 717, 792, 0},
+        {"Grey", "woven facade, 67% shared, re-encoded", 378, 735, 392, 471, 455, 865, 75},
+    };
+    for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+        dedup_image photo;
+        if (load_wallpaper(pairs[k].name, &photo))
+            continue;
+        const int ax = pairs[k].ax, ay = pairs[k].ay, bx = pairs[k].bx, by = pairs[k].by;
+        const int w = pairs[k].w, h = pairs[k].h;
+        const int ix = w - abs(bx - ax), iy = h - abs(by - ay);
+        const double share = (double)ix * iy / ((double)w * h);
+        /* The adjacent twin: right of the training crop, or left of it. */
+        const int cx = ax + w + 8 + w <= photo.width ? ax + w + 8 : ax - w - 8;
+        dedup_image a = crop(&photo, ax, ay, w, h);
+        dedup_image b = crop(&photo, bx, by, w, h);
+        dedup_image c = crop(&photo, cx, ay, w, h);
+        static dedup_local_features fa, fb, fc;
+        if (!features_of(&a, 92, 0, &fa) && !features_of(&b, 92, pairs[k].reencode, &fb) &&
+            !features_of(&c, 92, 0, &fc)) {
+            dedup_overlap ov = verify(&fb, &fa);
+            expect_overlap_within(pairs[k].what, &ov, share, ax - bx, ay - by, 1.0, 12.0);
+            ov = verify(&fc, &fa);
+            expect_no_overlap(pairs[k].what, &ov);
+            /* Not the count alone: with as few as 3 inliers asked, the
+             * twins' chance fits still fail the later checks. */
+            dedup_overlap_options lax;
+            dedup_overlap_options_init(&lax);
+            lax.min_inliers = 3;
+            dedup_error err;
+            dedup_error_clear(&err);
+            CHECK_EQ_INT(dedup_overlap_verify(&ov, &fc, &fa, &lax, &err), 0);
+            expect_no_overlap(pairs[k].what, &ov);
+        }
+        dedup_image_free(&a);
+        dedup_image_free(&b);
+        dedup_image_free(&c);
+        dedup_image_free(&photo);
+    }
+}
+
+/*
  * Adjacent crops of a facade of woven metal bands (plasma-workspace-
  * wallpapers' "Grey") share no pixel, but the bands repeat, smaller with
  * distance, so one crop looks like the other shifted and scaled.  Each pair
@@ -614,6 +677,7 @@ int main(void)
     test_soft_texture();
     test_repeating_facade();
     test_tree_line();
+    test_few_inliers();
     test_index();
     test_bad_arguments();
     dedup_decoder_free(decoder);
