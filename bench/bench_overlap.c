@@ -18,7 +18,11 @@
  * Every crop is stored as a JPEG file (quality 92) and goes through the real
  * path: dedup_decode_image at min_side DEDUP_LOCAL_DECODE_SIDE, then
  * dedup_local_compute, dedup_local_serialize/parse, dedup_overlap_verify and
- * the descriptor index.
+ * the descriptor index.  Recall and false positives are measured per pair,
+ * and end to end: each held-out crop of an overlapping or adjacent pair is
+ * looked up in the index of every training crop and verified against each
+ * candidate, as a check does; where every crop came from in its photo says
+ * whether a claimed overlap is real (another crop sharing pixels) or false.
  *
  * Assumes the photos are where Debian puts them; missing ones are skipped.
  * Usage: bench_overlap [-s SEED] [-n PAIRS] [-r TIMING_REPEATS] [-m MIN_OVERLAP] [-f FLAT_TEXTURE]
@@ -261,6 +265,11 @@ typedef struct {
     dedup_local_features feat;
     size_t blob;
     double texture; /* mean grey-level step between neighbouring 2x2 blocks */
+    /* Where a crop of a photo came from, in the scene's pixels (both
+     * Elephants files are one scene, in the larger one's pixels); scene -1
+     * when it is not a crop of a photo. */
+    int scene;
+    double x0, y0, x1, y1;
 } bench_image;
 
 enum { POSITIVE, ADJACENT, UNRELATED, TEXTURE, LOGO, NKINDS };
@@ -299,10 +308,36 @@ static int add_image(bench *b, const rgb *img, int quality)
     }
     bench_image *im = &b->img[b->nimg];
     memset(im, 0, sizeof(*im));
+    im->scene = -1;
     im->jpeg = jpeg_encode(&b->cd, img, quality, &im->len);
     im->width = img->w;
     im->height = img->h;
     return (int)b->nimg++;
+}
+
+/* Image idx is the w x h crop at (x, y) of photo pi. */
+static void set_origin(bench *b, int idx, int pi, int x, int y, int w, int h)
+{
+    /* Photo 1 is photo 0 at 3840 pixels wide instead of 5640. */
+    const double f = pi == 1 ? 5640.0 / 3840.0 : 1.0;
+    bench_image *im = &b->img[idx];
+    im->scene = pi == 1 ? 0 : pi;
+    im->x0 = x * f;
+    im->y0 = y * f;
+    im->x1 = (x + w) * f;
+    im->y1 = (y + h) * f;
+}
+
+/* Share of held-out image h's scene area that training image t also shows. */
+static double true_share(const bench_image *h, const bench_image *t)
+{
+    if (h->scene < 0 || h->scene != t->scene)
+        return 0;
+    const double w = fmin(h->x1, t->x1) - fmax(h->x0, t->x0);
+    const double hh = fmin(h->y1, t->y1) - fmax(h->y0, t->y0);
+    if (w <= 0 || hh <= 0)
+        return 0;
+    return w * hh / ((h->x1 - h->x0) * (h->y1 - h->y0));
 }
 
 /* The held-out side as a dataset would get it: stored at the usual quality,
@@ -379,6 +414,8 @@ static int cut_overlap(bench *b, const dedup_image *photo, int pi, int variant)
     int ia = add_image(b, &a, STORE_QUALITY);
     int ib = add_variant(b, &c, variant, scale);
     bench_pair *p = add_pair(b, POSITIVE, ia, ib);
+    set_origin(b, ia, pi, ax, ay, w, h);
+    set_origin(b, ib, pi, bx, by, w, h);
     p->variant = variant;
     const double sx = (double)b->img[ib].width / w, sy = (double)b->img[ib].height / h;
     p->scale = 0.5 * (sx + sy);
@@ -427,6 +464,8 @@ static int cut_adjacent(bench *b, const dedup_image *photo, int pi, int variant)
     int ia = add_image(b, &a, STORE_QUALITY);
     int ib = add_variant(b, &c, variant, scale);
     bench_pair *p = add_pair(b, ADJACENT, ia, ib);
+    set_origin(b, ia, pi, ax, ay, w, h);
+    set_origin(b, ib, pi, ax + ox, ay + oy, w, h);
     p->variant = variant;
     p->photo = pi;
     p->ax = ax;
@@ -450,6 +489,7 @@ static void cut_spares(bench *b, const dedup_image *photo, int pi)
         b->spare = xrealloc(b->spare, (b->nspare + 1) * sizeof(*b->spare));
         b->spare_photo = xrealloc(b->spare_photo, (b->nspare + 1) * sizeof(*b->spare_photo));
         b->spare[b->nspare] = add_image(b, &c, STORE_QUALITY);
+        set_origin(b, b->spare[b->nspare], pi, x, y, w, h);
         b->spare_photo[b->nspare++] = pi;
         free(c.px);
     }
@@ -934,6 +974,13 @@ int main(int argc, char **argv)
         rgb c = jpeg_decode_full(&b.cd, src->jpeg, src->len);
         paste(&c, &logo, c.w - logo.w - 16, c.h - logo.h - 16);
         logo_img[k] = add_image(&b, &c, STORE_QUALITY);
+        /* Still that crop of its photo, under the logo. */
+        const bench_image *from = &b.img[b.spare[(size_t)k * b.nspare / 8]];
+        b.img[logo_img[k]].scene = from->scene;
+        b.img[logo_img[k]].x0 = from->x0;
+        b.img[logo_img[k]].y0 = from->y0;
+        b.img[logo_img[k]].x1 = from->x1;
+        b.img[logo_img[k]].y1 = from->y1;
         free(c.px);
     }
     for (int i = 0; i < 8; i++)
@@ -988,10 +1035,12 @@ int main(int argc, char **argv)
     memset(by_variant, 0, sizeof(by_variant));
     int fp[NKINDS] = {0}, fp_consistent[NKINDS] = {0}, negs[NKINDS] = {0};
     int cand_hit = 0, cand_n = 0;
+    int e2e_n = 0, e2e_pairwise = 0, e2e_caught = 0, e2e_partner = 0, e2e_checked = 0,
+        e2e_wrong = 0;
     evidence_stat ev[2], ev_var[4];
     memset(ev, 0, sizeof(ev));
     memset(ev_var, 0, sizeof(ev_var));
-    double max_neg_share = 0, t_verify = 0, t_query = 0;
+    double max_neg_share = 0, t_verify = 0, t_query = 0, max_rot_found = 0;
     unsigned max_neg_inliers = 0;
     size_t nverify = 0, nquery = 0;
     for (size_t k = 0; k < b.npair; k++) {
@@ -1021,6 +1070,11 @@ int main(int argc, char **argv)
                        ov.share_held_out, ov.inliers, ov.distinct_inliers, ov.matches, ov.rival,
                        ov.coverage, ov.density, ov.scale, ov.reason);
             continue;
+        }
+        if (ov.is_overlap) {
+            const double off = fabs(ov.rotation - 90.0 * round(ov.rotation / 90.0));
+            if (off > max_rot_found)
+                max_rot_found = off;
         }
         int bi = 0;
         while (bi < 3 && p->share >= edges[bi + 1])
@@ -1070,6 +1124,47 @@ int main(int argc, char **argv)
                     cand_hit++;
                     break;
                 }
+        }
+        /* End to end, as a check runs: verify every candidate the index
+         * proposes; the held-out image is caught when one is an overlap. */
+        if (p->kind == POSITIVE || p->kind == ADJACENT) {
+            int caught = 0, via_partner = 0, wrong = 0;
+            for (size_t c = 0; c < cand.len; c++) {
+                const bench_image *ct = &b.img[cand.items[c].image];
+                dedup_overlap co;
+                if (dedup_overlap_verify(&co, &h->feat, &ct->feat, &oo, &err))
+                    die(err.msg);
+                if (!co.is_overlap)
+                    continue;
+                if (true_share(h, ct) > 0) {
+                    caught = 1;
+                    via_partner |= cand.items[c].image == (uint32_t)p->train;
+                } else {
+                    wrong++;
+                    if (verbose)
+                        printf("  e2e false overlap: held-out %dx%d of %s (at %.0f,%.0f-%.0f,%.0f) "
+                               "claims %.3f of image %u (at %.0f,%.0f-%.0f,%.0f), which it shares "
+                               "no pixel with: inliers %u (%u distinct) matches %u rival %u cov "
+                               "%.2f dens %.2f scale %.3f rot %.1f\n",
+                               h->width, h->height, p->photo >= 0 ? photo_paths[p->photo] : "-",
+                               h->x0, h->y0, h->x1, h->y1, co.share_held_out, cand.items[c].image,
+                               ct->x0, ct->y0, ct->x1, ct->y1, co.inliers, co.distinct_inliers,
+                               co.matches, co.rival, co.coverage, co.density, co.scale,
+                               co.rotation);
+                }
+            }
+            e2e_checked++;
+            e2e_wrong += wrong > 0;
+            if (p->kind == POSITIVE && p->share >= 0.25) {
+                e2e_n++;
+                e2e_pairwise += ov.is_overlap;
+                e2e_caught += caught;
+                e2e_partner += via_partner;
+                if (verbose && ov.is_overlap && !caught)
+                    printf("  e2e lost: %s (crops %dx%d at %d,%d and %d,%d) share %.3f: found "
+                           "pairwise, but no candidate of the index verifies\n",
+                           photo_paths[p->photo], p->w, p->h, p->ax, p->ay, p->bx, p->by, p->share);
+            }
         }
     }
 
@@ -1161,6 +1256,16 @@ int main(int argc, char **argv)
            "of %d found overlaps\n",
            t_verify * 1e3 / nverify, ntrain, t_build * 1e3, dedup_desc_index_count(idx),
            nquery ? t_query * 1e3 / nquery : 0, qo.max_candidates, cand_hit, cand_n);
+    printf("end to end (each of the index's candidates verified, as a check does): overlaps of "
+           "25%% and more caught %d of %d (%.3f; pairwise %d), %d of them through their own "
+           "partner, the rest through another crop that shares pixels with them; %d of %d "
+           "held-out crops (overlapping and adjacent) claimed an overlap with a crop they share "
+           "no pixel with\n",
+           e2e_caught, e2e_n, e2e_n ? (double)e2e_caught / e2e_n : 0, e2e_pairwise, e2e_partner,
+           e2e_wrong, e2e_checked);
+    printf("overlaps found: rotation at most %.1f degrees from a multiple of 90 (none is "
+           "rotated)\n",
+           max_rot_found);
 
     if (repeats > 0)
         time_all(dec, &b, photo_bytes, photo_len, nhave, repeats);

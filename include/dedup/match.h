@@ -127,6 +127,9 @@ void dedup_result_free(dedup_result *result);
  * (translation, scale, rotation) is fitted by RANSAC on 2-point samples and
  * refined on its inliers, and fits that only look supported are refused:
  *  - absurd scale, or too few inliers;
+ *  - a rotation more than max_rotation from a multiple of 90 degrees: crops
+ *    are not turned and copies only by quarter turns, while a curved
+ *    repeating pattern lines up with another part of itself once turned;
  *  - inliers bunched in a spot or on a line: their spread, in both images,
  *    is compared with the claimed overlap region's own;
  *  - inliers covering almost none of the claimed overlap (a shared logo or
@@ -150,6 +153,9 @@ typedef struct {
     double max_ratio;          /* a "distinct" match, from which fits are drawn: nearest /
                                   nearest elsewhere < this (default 0.9) */
     double max_scale;          /* scale must lie in [1 / max_scale, max_scale] (default 4) */
+    double max_rotation;       /* degrees the rotation may be from a multiple of 90: crops
+                                  and copies are not turned by other angles (default 7;
+                                  45 or more: any rotation) */
     double min_coverage;       /* inliers' hull / strong keypoints' hull in the overlap,
                                   in each image (default 0.10) */
     double min_inlier_density; /* inliers / keypoints inside the overlap, the smaller
