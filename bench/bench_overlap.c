@@ -26,8 +26,9 @@
  *
  * Assumes the photos are where Debian puts them; missing ones are skipped.
  * Usage: bench_overlap [-s SEED] [-n PAIRS] [-r TIMING_REPEATS] [-m MIN_OVERLAP] [-f FLAT_TEXTURE]
- * [-I MIN_INLIERS] [-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v] [-R]
- * -r 0 skips the timing; -I, -D and -C override dedup_overlap_options for tuning;
+ * [-I MIN_INLIERS] [-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-K MAX_CANDIDATES] [-v] [-R]
+ * -r 0 skips the timing; -I, -D and -C override dedup_overlap_options for tuning, -K the
+ * candidates the index returns (dedup_desc_query_options.max_candidates);
  * -v prints every missed overlap and every negative with a fit, with the crops'
  * geometry; -R prints where the evidence of the overlaps is lost (see evidence()).
  */
@@ -858,7 +859,7 @@ int main(int argc, char **argv)
     uint64_t seed = 6;
     int npairs = 400, repeats = 3, verbose = 0, trace = 0;
     double min_overlap = -1, flat_texture = FLAT_TEXTURE, min_density = -1, min_coverage = -1;
-    int min_inliers = -1;
+    int min_inliers = -1, max_candidates = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             seed = strtoull(argv[++i], NULL, 0);
@@ -876,6 +877,8 @@ int main(int argc, char **argv)
             min_density = atof(argv[++i]);
         else if (strcmp(argv[i], "-C") == 0 && i + 1 < argc)
             min_coverage = atof(argv[++i]);
+        else if (strcmp(argv[i], "-K") == 0 && i + 1 < argc)
+            max_candidates = atoi(argv[++i]);
         else if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
         else if (strcmp(argv[i], "-R") == 0)
@@ -883,14 +886,15 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: bench_overlap [-s SEED] [-n PAIRS] [-r REPEATS] "
                             "[-m MIN_OVERLAP] [-f FLAT_TEXTURE] [-I MIN_INLIERS] "
-                            "[-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-v] [-R]\n");
+                            "[-D MIN_INLIER_DENSITY] [-C MIN_COVERAGE] [-K MAX_CANDIDATES] "
+                            "[-v] [-R]\n");
             return 2;
         }
     }
     if (npairs < 8)
         npairs = 8;
-    if (repeats < 1)
-        repeats = 1;
+    if (repeats < 0)
+        repeats = 0; /* 0: no timing, as the usage says */
 
     bench b;
     memset(&b, 0, sizeof(b));
@@ -1026,6 +1030,8 @@ int main(int argc, char **argv)
     const double t_build = cpu_now() - t0;
     dedup_desc_query_options qo;
     dedup_desc_query_options_init(&qo);
+    if (max_candidates >= 0)
+        qo.max_candidates = (size_t)max_candidates;
     dedup_desc_candidates cand;
     dedup_desc_candidates_init(&cand);
 

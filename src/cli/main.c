@@ -96,11 +96,45 @@ typedef struct {
     dedup_report_style style;
 } check_args;
 
+/* A usage error of check: with JSON asked for anywhere on the command line,
+ * stdout still gets one object (a CI step parsing it sees why). */
+static int check_usage_error(const check_args *a, const char *fmt, const char *arg)
+{
+    if (a->style == DEDUP_REPORT_JSON) {
+        const int n = snprintf(NULL, 0, fmt, arg);
+        char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        if (msg) {
+            snprintf(msg, (size_t)n + 1, fmt, arg);
+            printf("{\"version\":1,\"error\":");
+            dedup_report_json_string(stdout, msg);
+            printf(",\"summary\":{\"exit_code\":%d}}\n", DEDUP_EXIT_ERROR);
+            fflush(stdout);
+            free(msg);
+        }
+    }
+    return usage_error(fmt, arg);
+}
+
+/* Whether argv asks for JSON (--json, --format json, --format=json). */
+static int wants_json(int argc, char **argv)
+{
+    int json = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--format=json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+            json = strcmp(argv[++i], "json") == 0;
+        else if (strncmp(argv[i], "--format=", 9) == 0)
+            json = 0;
+    }
+    return json;
+}
+
 static int parse_check_args(int argc, char **argv, check_args *a)
 {
     a->scope = DEDUP_SCOPE_STAGED;
     a->arg = NULL;
-    a->style = DEDUP_REPORT_TEXT;
+    a->style = wants_json(argc, argv) ? DEDUP_REPORT_JSON : DEDUP_REPORT_TEXT;
     int scopes = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -111,7 +145,7 @@ static int parse_check_args(int argc, char **argv, check_args *a)
             continue;
         } else if (strcmp(arg, "--range") == 0 || strcmp(arg, "--rev") == 0) {
             if (i + 1 >= argc)
-                return usage_error("%s needs a value", arg);
+                return check_usage_error(a, "%s needs a value", arg);
             a->scope = arg[3] == 'a' ? DEDUP_SCOPE_RANGE : DEDUP_SCOPE_REV;
             a->arg = argv[++i];
             scopes++;
@@ -125,22 +159,22 @@ static int parse_check_args(int argc, char **argv, check_args *a)
             fmt = "json";
         } else if (strcmp(arg, "--format") == 0) {
             if (i + 1 >= argc)
-                return usage_error("--format needs a value (text or json)%s", "");
+                return check_usage_error(a, "--format needs a value (text or json)%s", "");
             fmt = argv[++i];
         } else if (strncmp(arg, "--format=", 9) == 0) {
             fmt = arg + 9;
         } else {
-            return usage_error("unknown option for check: %s", arg);
+            return check_usage_error(a, "unknown option for check: %s", arg);
         }
         if (strcmp(fmt, "json") == 0)
             a->style = DEDUP_REPORT_JSON;
         else if (strcmp(fmt, "text") == 0)
             a->style = DEDUP_REPORT_TEXT;
         else
-            return usage_error("unknown format '%s' (use text or json)", fmt);
+            return check_usage_error(a, "unknown format '%s' (use text or json)", fmt);
     }
     if (scopes > 1)
-        return usage_error("use only one of --all, --range and --rev%s", "");
+        return check_usage_error(a, "use only one of --all, --range and --rev%s", "");
     return 0;
 }
 

@@ -93,4 +93,15 @@ expect_line 'git-dedup: too flat to compare for overlaps: test/flat.jpg, test/wi
 expect_exit 1 git dedup check --format json
 expect_grep '"too_flat":\[\{"path":"test/flat.jpg","split":"test","exact_only":true,"not_comparable":true\},\{"path":"test/wings-half.jpg","split":"test","exact_only":false,"not_comparable":true\},' "$OUT"
 
+# 7. a usage error of check with --format json printed nothing on stdout:
+#    the README promises one JSON object whenever the check cannot run.
+expect_exit 2 git dedup check --format json --bogus
+expect_line '{"version":1,"error":"unknown option for check: --bogus","summary":{"exit_code":2}}' "$OUT"
+expect_grep 'usage: git dedup check' "$ERR"
+expect_exit 2 git dedup check --json --all --rev HEAD
+expect_line '{"version":1,"error":"use only one of --all, --range and --rev","summary":{"exit_code":2}}' "$OUT"
+# text asked last wins, as for a run that works: nothing on stdout then
+expect_exit 2 git dedup check --format json --format text --bogus
+expect_eq "$(wc -c <"$OUT")" 0 "a text usage error printed nothing on stdout"
+
 finish
