@@ -6,7 +6,10 @@
 #   3. peak memory of `git dedup check --all` as the dataset grows;
 #   4. a commit that stages no image (the fast path) vs. one that stages one;
 #   5. images/s from one tar shard vs. the same images as files (in process,
-#      bench_archive), then `git dedup check --all` on both as repositories.
+#      bench_archive), then `git dedup check --all` on both as repositories;
+#   6. overlapping crops (bench_overlap, one seed): recall per overlap band,
+#      false positives pairwise and end to end, feature size, and the time
+#      local features add to whole-image hashing.
 # usage: bench/run.sh [build-dir]   (default: build-bench, configured Release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,3 +109,7 @@ for kind in files tar; do
   ms=$(echo "$t" | sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p')
   echo "check --all, 500 images as $kind (cold cache): $t  => $(awk -v ms="$ms" 'BEGIN { printf "%.0f", 500 * 1000 / ms }') images/s"
 done
+
+echo
+echo "== 6. overlapping crops (seed 6; the README's figures sum seeds 6, 7 and 11-28)"
+"$bin/bench/bench_overlap" -s 6
