@@ -81,6 +81,8 @@ typedef struct {
     int check_held_out_pairs; /* also compare held-out splits with each other (default 0) */
     int overlap;              /* look for overlapping crops with local features (default 1) */
     double min_overlap;       /* an overlap counts from this share of the held-out image (0.20) */
+    double max_rotation;      /* degrees an overlap's fit may be turned from a multiple of 90
+                                 (default 7; 45: any), dedup_overlap_options.max_rotation */
     /* Where bytes come from: size caps, archive caps, and whether an LFS or
      * DVC object that is not here fails the check (default: it does). */
     dedup_source_options source;

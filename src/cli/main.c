@@ -46,6 +46,8 @@ static const char usage_text[] =
     "dedup.maxPixels (largest image decoded, default 178956970; k/m/g suffixes),\n"
     "dedup.overlap (look for overlapping crops, default true),\n"
     "dedup.minOverlap (percent of the held-out image, 1-100, default 20),\n"
+    "dedup.maxRotation (degrees an overlap may be turned from a quarter turn, 0-45,\n"
+    "default 7; 45: any),\n"
     "dedup.lfsMissing, dedup.dvcMissing (fail|warn: an LFS or DVC object not fetched),\n"
     "dedup.maxBlobBytes (largest plain git blob read, default 256m; larger: use LFS).\n";
 
@@ -186,6 +188,7 @@ typedef struct {
     int held_out_pairs;
     int overlap;
     int min_overlap_percent;
+    int max_rotation_degrees;
 } check_config;
 
 static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
@@ -211,6 +214,10 @@ static int read_config(dedup_repo *repo, check_config *cfg, dedup_error *err)
         rc = dedup_repo_config_int(repo, "dedup.minOverlap", 1, 100,
                                    (int)(100 * defaults.min_overlap + 0.5),
                                    &cfg->min_overlap_percent, err);
+    if (rc == 0)
+        rc = dedup_repo_config_int(repo, "dedup.maxRotation", 0, 45,
+                                   (int)(defaults.max_rotation + 0.5), &cfg->max_rotation_degrees,
+                                   err);
     if (rc)
         return rc;
     char *mode = NULL;
@@ -314,6 +321,7 @@ static int cmd_check(int argc, char **argv)
     int missing_fails = args.scope == DEDUP_SCOPE_RANGE && !getenv("GIT_QUARANTINE_PATH");
     mo.overlap = cfg.overlap;
     mo.min_overlap = cfg.min_overlap_percent / 100.0;
+    mo.max_rotation = cfg.max_rotation_degrees;
     rc = dedup_source_config(repo, missing_fails, &mo.source, &err);
     if (rc == 0)
         rc = dedup_match_check(repo, store, &items, &mo, &result, &err);

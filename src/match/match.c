@@ -117,6 +117,9 @@ void dedup_match_options_init(dedup_match_options *opts)
     opts->check_held_out_pairs = 0;
     opts->overlap = 1;
     opts->min_overlap = 0.20;
+    dedup_overlap_options o;
+    dedup_overlap_options_init(&o);
+    opts->max_rotation = o.max_rotation;
     dedup_source_options_init(&opts->source);
 }
 

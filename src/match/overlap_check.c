@@ -307,6 +307,7 @@ int dedup_match_overlaps(const dedup_item_list *items, const dedup_local_feature
         verifier v = {.local = local, .skip = skip, .offer = offer, .ctx = ctx};
         dedup_overlap_options_init(&v.vo);
         v.vo.min_overlap = opts->min_overlap;
+        v.vo.max_rotation = opts->max_rotation;
         rc = search_all(&v, items, cls, ncls, of, can, err);
         free(v.done.slot);
     }

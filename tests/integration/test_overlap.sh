@@ -58,4 +58,28 @@ git add data
 expect_exit 1 git dedup check
 expect_grep '^LEAK data/test/tile_1_0\.jpg \[test\] ~ data/train/tile_new\.jpg \[train\]: overlap ' "$OUT"
 
+# Crops of plasma's woven facade that share no pixel, far apart on it: the
+# bands curve, so one lines up with the other once turned 14 degrees.  Crops
+# are not turned (copies only by quarter turns), so the hook passes them;
+# dedup.maxRotation=45 accepts any rotation and shows the fit it refused.
+facade=/usr/share/wallpapers/Grey/contents/images/2560x1600.jpg
+if [ -f "$facade" ]; then
+    new_repo facade
+    expect_exit 0 git dedup install
+    mkdir -p data/train data/test
+    jpegtran -crop 680x625+253+354 -outfile data/train/facade.jpg "$facade"
+    git add data && commit_quiet "training crop"
+    jpegtran -crop 683x740+956+690 -outfile data/test/facade_far.jpg "$facade"
+    git add data
+    before=$(head_rev)
+    expect_exit 0 git commit -q -m "a far part of the facade"
+    check_not "the far crop of the facade was committed" test "$(head_rev)" = "$before"
+    expect_exit 1 git -c dedup.maxRotation=45 dedup check --all
+    expect_grep '^LEAK data/test/facade_far\.jpg \[test\] ~ data/train/facade\.jpg \[train\]: overlap .*, rotated -1[0-9] degrees$' "$OUT"
+    expect_exit 2 git -c dedup.maxRotation=46 dedup check --all
+    expect_grep 'dedup\.maxRotation: 46 is out of range \(0 to 45\)' "$ERR"
+else
+    echo "# skipped the facade: $facade is not installed (plasma-workspace-wallpapers)"
+fi
+
 finish
