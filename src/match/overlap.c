@@ -288,10 +288,9 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Degrees from theta (radians) to the nearest multiple of 90 degrees. */
-static double off_axis(double theta)
+/* Degrees from deg to the nearest multiple of 90 degrees. */
+static double off_axis(double deg)
 {
-    const double deg = theta * (180.0 / PI);
     return fabs(deg - 90.0 * round(deg / 90.0));
 }
 
@@ -319,7 +318,7 @@ static int from_two(const verify_ctx *c, const pairing *m1, const pairing *m2,
     const double log2s = log2(scale), theta = atan2(s->b, s->a);
     /* Twice the tolerance: two matches fix a rotation less exactly than
      * the fit refined on all its inliers, which judge() holds to it. */
-    if (off_axis(theta) > 2.0 * o->max_rotation)
+    if (off_axis(theta * (180.0 / PI)) > 2.0 * o->max_rotation)
         return -1;
     if (!agrees(c, m1, s, log2s, theta) || !agrees(c, m2, s, log2s, theta))
         return -1;
@@ -696,7 +695,7 @@ static int judge(verify_ctx *c, const similarity *s, size_t n_in, const dedup_lo
         out->reason = "scale out of range";
         return 0;
     }
-    if (off_axis(atan2(s->b, s->a)) > o->max_rotation) {
+    if (off_axis(out->rotation) > o->max_rotation) {
         out->reason = "turned by an angle crops and copies are not (a repeating pattern)";
         return 0;
     }
@@ -734,6 +733,7 @@ static int judge(verify_ctx *c, const similarity *s, size_t n_in, const dedup_lo
     double plo, phi;
     eigen2(pcov, &plo, &phi);
     double inlier_hull = 0;
+    size_t inside[2]; /* keypoints inside the overlap, for the density below */
     for (int side = 0; side < 2; side++) {
         const double s2 = side ? scale * scale : 1.0;
         /* Measured against the keypoints in the overlap when they are the
@@ -741,6 +741,7 @@ static int judge(verify_ctx *c, const similarity *s, size_t n_in, const dedup_lo
          * lake), a true overlap's inliers lie on that band. */
         double klo = plo, khi = phi;
         const size_t nk = keypoints_inside(c, side, NULL, &poly, s, scratch);
+        inside[side] = nk;
         if (nk >= 3) {
             double kcov[3], lo, hi;
             points_cov(scratch, nk, kcov);
@@ -766,9 +767,7 @@ static int judge(verify_ctx *c, const similarity *s, size_t n_in, const dedup_lo
 
     /* Density: a true overlap explains a fair share of the keypoints that
      * fall inside it; a chance fit explains a handful. */
-    size_t nh_in = mark_inside(c->h_inside, c->hp, NULL, c->nh, &poly, NULL);
-    size_t nt_in = mark_inside(c->t_inside, c->tp, NULL, c->nt, &poly, s);
-    const size_t denom = nh_in < nt_in ? nh_in : nt_in;
+    const size_t denom = inside[0] < inside[1] ? inside[0] : inside[1];
     out->density = denom ? (double)n_in / (double)denom : 0;
     if (out->density < o->min_inlier_density) {
         out->reason = "too few of the keypoints in the overlap agree";
