@@ -259,6 +259,14 @@ static rgb jpeg_decode_full(codec *cd, const uint8_t *bytes, size_t len)
 
 /* --- the data set ----------------------------------------------------- */
 
+/* Where a crop of a photo came from, in the scene's pixels (both Elephants
+ * files are one scene, in the larger one's pixels); scene -1 when it is not
+ * a crop of a photo. */
+typedef struct {
+    int scene;
+    double x0, y0, x1, y1;
+} crop_origin;
+
 typedef struct {
     uint8_t *jpeg;
     size_t len;
@@ -266,11 +274,7 @@ typedef struct {
     dedup_local_features feat;
     size_t blob;
     double texture; /* mean grey-level step between neighbouring 2x2 blocks */
-    /* Where a crop of a photo came from, in the scene's pixels (both
-     * Elephants files are one scene, in the larger one's pixels); scene -1
-     * when it is not a crop of a photo. */
-    int scene;
-    double x0, y0, x1, y1;
+    crop_origin at;
 } bench_image;
 
 enum { POSITIVE, ADJACENT, UNRELATED, TEXTURE, LOGO, NKINDS };
@@ -309,7 +313,7 @@ static int add_image(bench *b, const rgb *img, int quality)
     }
     bench_image *im = &b->img[b->nimg];
     memset(im, 0, sizeof(*im));
-    im->scene = -1;
+    im->at.scene = -1;
     im->jpeg = jpeg_encode(&b->cd, img, quality, &im->len);
     im->width = img->w;
     im->height = img->h;
@@ -321,16 +325,16 @@ static void set_origin(bench *b, int idx, int pi, int x, int y, int w, int h)
 {
     /* Photo 1 is photo 0 at 3840 pixels wide instead of 5640. */
     const double f = pi == 1 ? 5640.0 / 3840.0 : 1.0;
-    bench_image *im = &b->img[idx];
-    im->scene = pi == 1 ? 0 : pi;
-    im->x0 = x * f;
-    im->y0 = y * f;
-    im->x1 = (x + w) * f;
-    im->y1 = (y + h) * f;
+    crop_origin *at = &b->img[idx].at;
+    at->scene = pi == 1 ? 0 : pi;
+    at->x0 = x * f;
+    at->y0 = y * f;
+    at->x1 = (x + w) * f;
+    at->y1 = (y + h) * f;
 }
 
 /* Share of held-out image h's scene area that training image t also shows. */
-static double true_share(const bench_image *h, const bench_image *t)
+static double true_share(const crop_origin *h, const crop_origin *t)
 {
     if (h->scene < 0 || h->scene != t->scene)
         return 0;
@@ -978,13 +982,9 @@ int main(int argc, char **argv)
         rgb c = jpeg_decode_full(&b.cd, src->jpeg, src->len);
         paste(&c, &logo, c.w - logo.w - 16, c.h - logo.h - 16);
         logo_img[k] = add_image(&b, &c, STORE_QUALITY);
-        /* Still that crop of its photo, under the logo. */
-        const bench_image *from = &b.img[b.spare[(size_t)k * b.nspare / 8]];
-        b.img[logo_img[k]].scene = from->scene;
-        b.img[logo_img[k]].x0 = from->x0;
-        b.img[logo_img[k]].y0 = from->y0;
-        b.img[logo_img[k]].x1 = from->x1;
-        b.img[logo_img[k]].y1 = from->y1;
+        /* Still that crop of its photo, under the logo (src may have moved
+         * with add_image's realloc: index again). */
+        b.img[logo_img[k]].at = b.img[b.spare[(size_t)k * b.nspare / 8]].at;
         free(c.px);
     }
     for (int i = 0; i < 8; i++)
@@ -1142,7 +1142,7 @@ int main(int argc, char **argv)
                     die(err.msg);
                 if (!co.is_overlap)
                     continue;
-                if (true_share(h, ct) > 0) {
+                if (true_share(&h->at, &ct->at) > 0) {
                     caught = 1;
                     via_partner |= cand.items[c].image == (uint32_t)p->train;
                 } else {
@@ -1153,10 +1153,10 @@ int main(int argc, char **argv)
                                "no pixel with: inliers %u (%u distinct) matches %u rival %u cov "
                                "%.2f dens %.2f scale %.3f rot %.1f\n",
                                h->width, h->height, p->photo >= 0 ? photo_paths[p->photo] : "-",
-                               h->x0, h->y0, h->x1, h->y1, co.share_held_out, cand.items[c].image,
-                               ct->x0, ct->y0, ct->x1, ct->y1, co.inliers, co.distinct_inliers,
-                               co.matches, co.rival, co.coverage, co.density, co.scale,
-                               co.rotation);
+                               h->at.x0, h->at.y0, h->at.x1, h->at.y1, co.share_held_out,
+                               cand.items[c].image, ct->at.x0, ct->at.y0, ct->at.x1, ct->at.y1,
+                               co.inliers, co.distinct_inliers, co.matches, co.rival, co.coverage,
+                               co.density, co.scale, co.rotation);
                 }
             }
             e2e_checked++;
